@@ -1,0 +1,1 @@
+from . import capture  # noqa: F401 registers the web form route

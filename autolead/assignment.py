@@ -1,0 +1,175 @@
+from sql import Literal
+from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Coalesce
+
+from trytond.model import (
+    DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .lead import SOURCES, STAGE_KINDS
+
+
+class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+    __name__ = 'autolead.lead.assignment.rule'
+
+    name = fields.Char("Name", required=True)
+    source = fields.Selection(
+        [(None, "")] + SOURCES, "Source", sort=False,
+        help="Apply only to leads from this source; empty for any source.")
+    territory = fields.Char(
+        "Territory",
+        help="Apply only to leads of this territory (case is ignored); "
+        "empty for any territory.")
+    method = fields.Selection([
+            ('fixed', "Fixed User"),
+            ('round_robin', "Round-robin"),
+            ], "Method", required=True, sort=False)
+    user = fields.Many2One(
+        'res.user', "User", ondelete='CASCADE',
+        states={
+            'invisible': Eval('method') != 'fixed',
+            'required': Eval('method') == 'fixed',
+            })
+    team = fields.Many2Many(
+        'autolead.lead.assignment.rule-res.user', 'rule', 'user', "Team",
+        states={
+            'invisible': Eval('method') != 'round_robin',
+            'required': Eval('method') == 'round_robin',
+            },
+        help="The users who receive the leads in turn.")
+    last_user = fields.Many2One(
+        'res.user', "Last Assigned", readonly=True, ondelete='SET NULL',
+        states={
+            'invisible': Eval('method') != 'round_robin',
+            },
+        help="The member of the team who received the latest lead.")
+
+    @classmethod
+    def default_method(cls):
+        return 'round_robin'
+
+    def match(self, lead):
+        if self.source and lead.source != self.source:
+            return False
+        if self.territory and (
+                (lead.territory or '').strip().lower()
+                != self.territory.strip().lower()):
+            return False
+        return True
+
+    def next_user(self):
+        if self.method == 'fixed':
+            return self.user
+        team = sorted(self.team, key=lambda u: u.id)
+        if self.last_user in team:
+            index = team.index(self.last_user) + 1
+        else:
+            index = 0
+        self.last_user = team[index % len(team)]
+        return self.last_user
+
+    @classmethod
+    def assign(cls, leads):
+        "Give the leads without owner to the user of the first matching rule"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        leads = [l for l in leads if not l.owner]
+        if not leads:
+            return
+        with without_check_access():
+            rules = cls.search([])
+            if not rules:
+                return
+            owners = {}
+            for lead in leads:
+                for rule in rules:
+                    if rule.match(lead):
+                        owners.setdefault(rule.next_user(), []).append(lead)
+                        break
+            cls.save([r for r in rules if r.method == 'round_robin'])
+            to_write = []
+            for user, user_leads in owners.items():
+                to_write.extend([user_leads, {'owner': user.id}])
+            if to_write:
+                Lead.write(*to_write)
+
+
+class RuleUser(ModelSQL):
+    __name__ = 'autolead.lead.assignment.rule-res.user'
+
+    rule = fields.Many2One(
+        'autolead.lead.assignment.rule', "Rule", required=True,
+        ondelete='CASCADE')
+    user = fields.Many2One(
+        'res.user', "User", required=True, ondelete='CASCADE')
+
+
+class Assign(Wizard):
+    __name__ = 'autolead.lead.assign'
+    start = StateView('autolead.lead.assign.start',
+        'autolead.lead_assign_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Assign", 'assign', 'tryton-ok', default=True),
+            ])
+    assign = StateTransition()
+
+    def default_start(self, fields):
+        owners = {r.owner for r in self.records}
+        if len(owners) == 1:
+            owner, = owners
+            if owner:
+                return {'owner': owner.id}
+        return {}
+
+    def transition_assign(self):
+        self.model.write(list(self.records), {
+                'owner': self.start.owner.id,
+                })
+        return 'end'
+
+
+class AssignStart(ModelView):
+    __name__ = 'autolead.lead.assign.start'
+
+    owner = fields.Many2One(
+        'res.user', "Owner", required=True,
+        help="The sales representative who will own the leads.")
+
+
+class RepLoad(ModelSQL, ModelView):
+    __name__ = 'autolead.lead.rep_load'
+
+    owner = fields.Many2One('res.user', "Owner")
+    stage = fields.Many2One('autolead.lead.stage', "Stage")
+    stage_kind = fields.Selection(STAGE_KINDS, "Stage Kind")
+    lead_count = fields.Integer("Leads")
+    expected_value = fields.Numeric("Expected Value", digits=(16, 2))
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('owner', 'ASC'), ('stage', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Stage = pool.get('autolead.lead.stage')
+        lead = Lead.__table__()
+        stage = Stage.__table__()
+        where = stage.kind == 'open'
+        # The rules of the leads apply to the load as well
+        with Transaction().set_context(active_test=False):
+            where &= lead.id.in_(Lead.search([], order=[], query=True))
+        return lead.join(stage, condition=lead.stage == stage.id).select(
+            Min(lead.id).as_('id'),
+            lead.owner.as_('owner'),
+            lead.stage.as_('stage'),
+            Min(stage.kind).as_('stage_kind'),
+            Count(Literal('*')).as_('lead_count'),
+            Coalesce(Sum(lead.expected_value), 0).as_('expected_value'),
+            where=where,
+            group_by=[lead.owner, lead.stage])

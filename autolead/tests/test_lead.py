@@ -1,0 +1,384 @@
+import datetime
+import importlib.util
+import unittest
+from decimal import Decimal
+from pathlib import Path
+
+from trytond.exceptions import UserError
+from trytond.model.exceptions import (
+    AccessError, RequiredValidationError, ValidationError)
+from trytond.pool import Pool
+from trytond.pyson import PYSONDecoder
+from trytond.tests.test_tryton import (
+    activate_module, with_transaction)
+from trytond.transaction import Transaction, check_access
+
+DEMO = Path(__file__).resolve().parents[2] / 'scripts' / 'demo_data.py'
+
+
+def stage(xml_id):
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    Stage = pool.get('autolead.lead.stage')
+    return Stage(ModelData.get_id('autolead', xml_id))
+
+
+def make_user(login, group_xml_id):
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    user, = User.create([{
+                'login': login,
+                'name': login.title(),
+                'groups': [('add', [
+                            ModelData.get_id('autolead', group_xml_id)])],
+                }])
+    return user
+
+
+class LeadTestCase(unittest.TestCase):
+    "Edges of lead management"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('autolead')
+
+    @with_transaction()
+    def test_default_stage(self):
+        "A new lead starts in the first open stage"
+        Lead = Pool().get('autolead.lead')
+
+        lead, = Lead.create([{'name': "Asha"}])
+
+        self.assertEqual(lead.stage, stage('stage_new'))
+        self.assertEqual(lead.stage_kind, 'open')
+        self.assertEqual(Lead.search([('stage_kind', '=', 'open')]), [lead])
+        self.assertEqual(Lead.search([('stage_kind', '=', 'won')]), [])
+
+    @with_transaction()
+    def test_stage_transition_refused(self):
+        "A stage move not in the transition table is refused"
+        Lead = Pool().get('autolead.lead')
+        lead, = Lead.create([{'name': "Asha"}])
+
+        with self.assertRaisesRegex(ValidationError, 'cannot move'):
+            Lead.write([lead], {'stage': stage('stage_won').id})
+
+        Lead.write([lead], {'stage': stage('stage_contacted').id})
+        self.assertEqual(lead.stage, stage('stage_contacted'))
+
+    @with_transaction()
+    def test_stage_transition_editable(self):
+        "An administrator can allow a new move"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Transition = pool.get('autolead.lead.stage.transition')
+        lead, = Lead.create([{'name': "Asha"}])
+
+        Transition.create([{
+                    'from_stage': stage('stage_new').id,
+                    'to_stage': stage('stage_won').id,
+                    }])
+        Lead.write([lead], {'stage': stage('stage_won').id})
+
+        self.assertEqual(lead.stage_kind, 'won')
+
+    @with_transaction()
+    def test_lost_needs_reason(self):
+        "A lost lead without a reason is refused"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        LostReason = pool.get('autolead.lead.lost_reason')
+        lead, = Lead.create([{'name': "Asha"}])
+
+        with self.assertRaisesRegex(RequiredValidationError, '[Rr]eason'):
+            Lead.write([lead], {'stage': stage('stage_lost').id})
+        with self.assertRaisesRegex(RequiredValidationError, '[Rr]eason'):
+            Lead.create([{'name': "Bina", 'stage': stage('stage_lost').id}])
+
+        reason, = LostReason.search([], limit=1)
+        Lead.write([lead], {
+                'stage': stage('stage_lost').id,
+                'lost_reason': reason.id,
+                })
+        self.assertEqual(lead.lost_reason, reason)
+
+    @with_transaction()
+    def test_history(self):
+        "Creation and changes of tracked fields are in the timeline"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        History = pool.get('autolead.lead.history')
+        lead, = Lead.create([{'name': "Asha", 'source': 'website'}])
+
+        Lead.write([lead], {
+                'stage': stage('stage_contacted').id,
+                'expected_value': Decimal('1500.00'),
+                'source': 'website',
+                })
+
+        entries = History.search(
+            [('lead', '=', lead.id)], order=[('id', 'ASC')])
+        self.assertEqual(
+            [(h.field, h.old_value, h.new_value) for h in entries], [
+                (None, None, "New"),
+                ('stage', "New", "Contacted"),
+                ('expected_value', None, "1500.00"),
+                ])
+
+    @with_transaction()
+    def test_follow_up_count(self):
+        "The number of notes is counted, searched and sorted on"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Note = pool.get('autolead.lead.note')
+        asha, bina = Lead.create([{'name': "Asha"}, {'name': "Bina"}])
+        Note.create([
+                {'lead': asha.id, 'text': "Called"},
+                {'lead': asha.id, 'text': "Called again"},
+                {'lead': bina.id, 'text': "Mailed"},
+                ])
+
+        self.assertEqual(
+            [asha.follow_up_count, bina.follow_up_count], [2, 1])
+        self.assertEqual(Lead.search([('follow_up_count', '>=', 2)]), [asha])
+        self.assertEqual(Lead.search([('follow_up_count', '=', 0)]), [])
+        self.assertEqual(
+            Lead.search([], order=[('follow_up_count', 'ASC')]),
+            [bina, asha])
+
+    @with_transaction()
+    def test_saved_filters(self):
+        "The filter tabs of the Leads action select the expected leads"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Interaction = pool.get('autolead.lead.interaction')
+        ModelData = pool.get('ir.model.data')
+        Domain = pool.get('ir.action.act_window.domain')
+        today = datetime.date.today()
+        yesterday = today - datetime.timedelta(days=1)
+        hot, today_lead, missed, called = Lead.create([
+                {'name': "Hot", 'source': 'google'},
+                {'name': "Today", 'next_follow_up': today},
+                {'name': "Missed", 'next_follow_up': yesterday},
+                {'name': "Called", 'source': 'phone'},
+                ])
+        Interaction.create([{'lead': called.id, 'type': 'call'}])
+
+        def tab(xml_id):
+            domain = Domain(ModelData.get_id(
+                    'autolead', f'act_lead_form_domain_{xml_id}'))
+            return set(Lead.search(PYSONDecoder().decode(domain.domain)))
+
+        self.assertEqual(tab('hot'), {hot})
+        self.assertEqual(tab('follow_up_today'), {today_lead})
+        self.assertEqual(tab('follow_up_missed'), {missed})
+        self.assertEqual(
+            tab('not_attempted'), {hot, today_lead, missed})
+        self.assertEqual(tab('previous_month'), set())
+        self.assertEqual(tab('lost'), set())
+
+    @with_transaction()
+    def test_rep_cannot_reassign(self):
+        "A representative cannot give their lead to someone else"
+        Lead = Pool().get('autolead.lead')
+        ravi = make_user('ravi', 'group_sales_rep')
+        meera = make_user('meera', 'group_sales_rep')
+        lead, = Lead.create([{'name': "Asha", 'owner': ravi.id}])
+
+        with Transaction().set_user(ravi.id), check_access():
+            lead = Lead(lead.id)
+            with self.assertRaisesRegex(AccessError, 'Only the sales head'):
+                Lead.write([lead], {'owner': meera.id})
+            Lead.write([lead], {'name': "Asha Rao", 'owner': ravi.id})
+
+    @with_transaction()
+    def test_rep_cannot_create_for_others(self):
+        "A representative cannot create a lead for someone else"
+        Lead = Pool().get('autolead.lead')
+        ravi = make_user('ravi', 'group_sales_rep')
+        meera = make_user('meera', 'group_sales_rep')
+
+        with Transaction().set_user(ravi.id), check_access():
+            with self.assertRaisesRegex(AccessError, 'Only the sales head'):
+                Lead.create([{'name': "Asha", 'owner': meera.id}])
+            lead, = Lead.create([{'name': "Asha"}])
+            self.assertEqual(lead.owner, ravi)
+
+    @with_transaction()
+    def test_configuration_admin_only(self):
+        "Staff read the lead configuration, only the administrator edits it"
+        pool = Pool()
+        ravi = make_user('ravi', 'group_sales_rep')
+        head = make_user('head', 'group_sales_head')
+        agent = make_user('agent', 'group_support')
+        values = {
+            'autolead.lead.stage': {'name': "Demo", 'kind': 'open'},
+            'autolead.lead.lost_reason': {'name': "Price"},
+            'autolead.lead.tag': {'name': "VIP"},
+            'autolead.lead.assignment.rule': {
+                'name': "All to Ravi", 'method': 'fixed', 'user': ravi.id},
+            }
+
+        for user in [ravi, head, agent]:
+            with Transaction().set_user(user.id), check_access():
+                for name, record in values.items():
+                    Model = pool.get(name)
+                    Model.search([])
+                    with self.assertRaises(AccessError):
+                        Model.create([record])
+        with check_access():
+            for name, record in values.items():
+                pool.get(name).create([record])
+
+    @with_transaction()
+    def test_rep_load_sales_head_only(self):
+        "The load of the representatives is for the sales head"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        RepLoad = pool.get('autolead.lead.rep_load')
+        ravi = make_user('ravi', 'group_sales_rep')
+        head = make_user('head', 'group_sales_head')
+        Lead.create([
+                {'name': "Asha", 'owner': ravi.id},
+                {'name': "Bina", 'owner': ravi.id},
+                {'name': "Chitra"},
+                ])
+
+        with Transaction().set_user(head.id), check_access():
+            self.assertEqual(
+                sorted((r.owner and r.owner.login, r.lead_count)
+                    for r in RepLoad.search([]) if r.owner),
+                [('ravi', 2)])
+        with Transaction().set_user(ravi.id), check_access():
+            with self.assertRaises(AccessError):
+                RepLoad.search([])
+
+    @with_transaction()
+    def test_round_robin(self):
+        "Leads without owner go in turn to the team of the first rule"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Rule = pool.get('autolead.lead.assignment.rule')
+        ravi = make_user('ravi', 'group_sales_rep')
+        meera = make_user('meera', 'group_sales_rep')
+        arjun = make_user('arjun', 'group_sales_rep')
+        Rule.create([{
+                    'name': "Pune",
+                    'sequence': 1,
+                    'territory': "Pune",
+                    'method': 'fixed',
+                    'user': arjun.id,
+                    }, {
+                    'name': "Website",
+                    'sequence': 2,
+                    'source': 'website',
+                    'method': 'round_robin',
+                    'team': [('add', [ravi.id, meera.id])],
+                    }])
+
+        leads = Lead.create([
+                {'name': "A", 'source': 'website'},
+                {'name': "B", 'source': 'website'},
+                {'name': "C", 'source': 'website', 'territory': " pune"},
+                {'name': "D", 'source': 'website'},
+                {'name': "E", 'source': 'phone'},
+                {'name': "F", 'source': 'website', 'owner': arjun.id},
+                ])
+
+        self.assertEqual(
+            [l.owner for l in leads], [ravi, meera, arjun, ravi, None, arjun])
+
+    @with_transaction()
+    def test_round_robin_needs_team(self):
+        "A round-robin rule without team is refused"
+        Rule = Pool().get('autolead.lead.assignment.rule')
+
+        with self.assertRaisesRegex(RequiredValidationError, 'Team'):
+            Rule.create([{'name': "Empty", 'method': 'round_robin'}])
+
+    @with_transaction()
+    def test_convert_only_won_once(self):
+        "Only a won lead converts, and only once"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        lead, = Lead.create([{
+                    'name': "Asha", 'email': "asha@example.com",
+                    'phone': "+91 98450 12345", 'company_name': "Rao Ltd",
+                    }])
+
+        with self.assertRaisesRegex(UserError, 'must be won'):
+            lead.convert_to_customer()
+
+        for xml_id in [
+                'stage_contacted', 'stage_qualified', 'stage_in_progress',
+                'stage_won']:
+            Lead.write([lead], {'stage': stage(xml_id).id})
+        party = lead.convert_to_customer()
+
+        self.assertEqual(party.name, "Asha")
+        self.assertEqual(party.company_name, "Rao Ltd")
+        self.assertEqual(party.customer_status, 'new')
+        self.assertEqual(
+            sorted(m.type for m in party.contact_mechanisms),
+            ['email', 'phone'])
+        self.assertEqual(lead.party, party)
+        with self.assertRaisesRegex(UserError, 'already converted'):
+            lead.convert_to_customer()
+
+    @with_transaction()
+    def test_rep_reads_activity_of_own_leads(self):
+        "Notes, interactions and timeline follow the lead's owner"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Note = pool.get('autolead.lead.note')
+        Interaction = pool.get('autolead.lead.interaction')
+        History = pool.get('autolead.lead.history')
+        ravi = make_user('ravi', 'group_sales_rep')
+        meera = make_user('meera', 'group_sales_rep')
+        agent = make_user('agent', 'group_support')
+        ravi_lead, meera_lead = Lead.create([
+                {'name': "Asha", 'owner': ravi.id},
+                {'name': "Bina", 'owner': meera.id},
+                ])
+        for lead in [ravi_lead, meera_lead]:
+            Note.create([{'lead': lead.id, 'text': "Called"}])
+            Interaction.create([{'lead': lead.id, 'type': 'call'}])
+
+        with Transaction().set_user(ravi.id), check_access():
+            for Model in [Note, Interaction, History]:
+                self.assertEqual(
+                    {r.lead.id for r in Model.search([])}, {ravi_lead.id})
+            with self.assertRaises(AccessError):
+                Note.create([{'lead': meera_lead.id, 'text': "Mine now"}])
+            history, = History.search([('field', '=', None)])
+            with self.assertRaises(AccessError):
+                History.write([history], {'new_value': "Forged"})
+            with self.assertRaises(AccessError):
+                History.delete([history])
+            note, = Note.create([{'lead': ravi_lead.id, 'text': "Mailed"}])
+            self.assertEqual(note.author, ravi)
+
+        with Transaction().set_user(agent.id), check_access():
+            for Model in [Note, Interaction, History]:
+                with self.assertRaises(AccessError):
+                    Model.search([])
+
+    @with_transaction()
+    def test_demo_data(self):
+        "The demo data loads with stages, rules and activity"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        spec = importlib.util.spec_from_file_location('demo_data', DEMO)
+        demo = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(demo)
+
+        with Transaction().set_user(0):
+            self.assertTrue(demo.load_demo(leads=60))
+
+        self.assertEqual(Lead.search_count([]), 60)
+        self.assertTrue(Lead.search([('stage.name', '=', "Not Attempted")]))
+        self.assertTrue(Lead.search([('follow_up_count', '>', 0)]))
+        with Transaction().set_user(0):
+            self.assertFalse(demo.load_demo(leads=60))

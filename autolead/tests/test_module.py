@@ -1,0 +1,42 @@
+from trytond.model.exceptions import ValidationError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+
+class AutoleadTestCase(ModuleTestCase):
+    "Test Auto Lead module"
+    module = 'autolead'
+
+    @with_transaction()
+    def test_lead_contact_keys(self):
+        "Email, phone and company are normalised into search keys"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+
+        lead, = Lead.create([{
+                    'name': "Asha Rao",
+                    'email': ' Asha.Rao@Example.COM ',
+                    'phone': '+91 98450 12345',
+                    'company_name': "Rao Textiles Pvt. Ltd.",
+                    }])
+
+        self.assertEqual(lead.email, 'Asha.Rao@Example.COM')
+        self.assertEqual(lead.email_key, 'asha.rao@example.com')
+        self.assertEqual(lead.phone_key, '+919845012345')
+        self.assertEqual(lead.company_key, 'raotextiles')
+        self.assertEqual(Lead.search([('rec_name', 'ilike', '%rao tex%')]),
+            [lead])
+
+    @with_transaction()
+    def test_lead_invalid_contact(self):
+        "A lead with a malformed email or phone is refused with a message"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+
+        with self.assertRaisesRegex(ValidationError, 'not a valid email'):
+            Lead.create([{'name': "Bad", 'email': 'bad@'}])
+        with self.assertRaisesRegex(ValidationError, 'not a valid phone'):
+            Lead.create([{'name': "Bad", 'phone': '12'}])
+
+
+del ModuleTestCase

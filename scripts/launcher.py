@@ -1,0 +1,294 @@
+"""Install what is missing, then run Auto Lead or its tests.
+
+Runs on the system Python (standard library only): it creates the virtual
+environment, installs the module and the sao desk, and hands over to the
+programs installed there.
+"""
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HOME = Path(os.environ.get('AUTOLEAD_HOME', REPO / '.autolead'))
+VENV = HOME / 'venv'
+SAO = HOME / 'sao'
+SAO_VERSION = '8.0.11'
+DATABASE = os.environ.get('AUTOLEAD_DATABASE_NAME', 'autolead')
+BROWSER = '/usr/bin/chromium'
+
+
+def say(message):
+    print(f'[autolead] {message}', flush=True)
+
+
+def run(*args, **kwargs):
+    kwargs.setdefault('check', True)
+    return subprocess.run([str(a) for a in args], **kwargs)
+
+
+def pip(*args):
+    "Run pip in the venv, keeping only the lines that say something"
+    process = subprocess.run(
+        [str(venv_python()), '-m', 'pip', *args, '-q',
+            '--disable-pip-version-check'],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    noise = ('WARNING: Location', 'BuildBackendWarning', 'Editable')
+    for line in process.stdout.splitlines():
+        if line.startswith('ERROR') or (
+                process.returncode and not line.startswith(noise)):
+            print(line, file=sys.stderr)
+    if process.returncode:
+        sys.exit(f"pip {' '.join(args)} failed")
+
+
+def can_apt():
+    return shutil.which('apt-get') and (
+        os.geteuid() == 0 or shutil.which('sudo'))
+
+
+def apt_install(*packages):
+    "Install Debian packages, returning False when that is not possible"
+    if not can_apt():
+        return False
+    sudo = [] if os.geteuid() == 0 else ['sudo', '-n']
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    say(f"installing Debian packages: {' '.join(packages)}")
+    marker = HOME / '.apt-updated'
+    if not marker.exists():
+        if run(*sudo, 'apt-get', 'update', '-qq', env=env,
+                check=False).returncode:
+            return False
+        HOME.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    return not run(
+        *sudo, 'apt-get', 'install', '-y', '-qq', *packages,
+        env=env, check=False, stdout=subprocess.DEVNULL).returncode
+
+
+def venv_python():
+    return VENV / 'bin' / 'python'
+
+
+def ensure_venv(extras=('postgresql', 'test')):
+    "Create the virtual environment and install the module with extras"
+    pyproject = (REPO / 'pyproject.toml').read_bytes()
+    wanted = hashlib.sha256(
+        pyproject + ','.join(sorted(extras)).encode()).hexdigest()
+    marker = VENV / '.autolead-installed'
+    if marker.exists() and marker.read_text() == wanted:
+        return
+    if not venv_python().exists():
+        say(f"creating the virtual environment in {VENV}")
+        HOME.mkdir(parents=True, exist_ok=True)
+        if run(sys.executable, '-m', 'venv', VENV, check=False).returncode:
+            shutil.rmtree(VENV, ignore_errors=True)
+            version = f'{sys.version_info.major}.{sys.version_info.minor}'
+            if not apt_install(f'python{version}-venv'):
+                sys.exit("python3 -m venv failed: install python3-venv")
+            run(sys.executable, '-m', 'venv', VENV)
+    say("installing trytond-autolead and its dependencies")
+    target = '.[%s]' % ','.join(sorted(extras)) if extras else '.'
+    pip('install', '-e', target)
+    marker.write_text(wanted)
+
+
+def ensure_node():
+    if shutil.which('npm'):
+        return
+    if not apt_install('nodejs', 'npm'):
+        sys.exit("npm is missing: install Node.js 20 and npm")
+
+
+def ensure_sao():
+    "Install the sao desk from npm into its own folder"
+    package = SAO / 'package.json'
+    if package.exists() and (SAO / 'node_modules' / 'jquery').exists() \
+            and f'"version": "{SAO_VERSION}"' in package.read_text():
+        return
+    ensure_node()
+    say(f"installing the sao desk {SAO_VERSION} from npm")
+    download = HOME / 'npm-pack'
+    shutil.rmtree(download, ignore_errors=True)
+    download.mkdir(parents=True)
+    run('npm', 'pack', '--silent', f'tryton-sao@{SAO_VERSION}',
+        cwd=download, stdout=subprocess.DEVNULL)
+    tarball, = download.glob('tryton-sao-*.tgz')
+    run('tar', 'xzf', tarball, '-C', download)
+    shutil.rmtree(SAO, ignore_errors=True)
+    shutil.move(download / 'package', SAO)
+    shutil.rmtree(download)
+    run('npm', 'install', '--silent', '--omit=dev', '--legacy-peer-deps',
+        '--no-audit', '--no-fund', '--no-package-lock', cwd=SAO)
+
+
+def ensure_chromium():
+    if Path(BROWSER).exists():
+        return True
+    if apt_install('chromium', 'chromium-driver'):
+        return Path(BROWSER).exists()
+    say("Chromium could not be installed: browser tests will be skipped")
+    return False
+
+
+def database_uri(args):
+    uri = args.db or os.environ.get('TRYTOND_DATABASE__URI') \
+        or os.environ.get('TRYTOND_DATABASE_URI') or 'sqlite://'
+    return uri
+
+
+def write_config(uri, listen):
+    (HOME / 'db').mkdir(parents=True, exist_ok=True)
+    (HOME / 'attachments').mkdir(parents=True, exist_ok=True)
+    config = HOME / 'trytond.conf'
+    config.write_text(f"""\
+[database]
+uri = {uri}
+path = {HOME / 'db'}
+list = False
+
+[web]
+listen = {listen}
+root = {SAO}
+
+[queue]
+worker = True
+
+[autolead]
+# the demo must work on a machine without DNS
+check_email_deliverability = False
+
+[email]
+uri = {os.environ.get('AUTOLEAD_SMTP', 'smtp://localhost:25')}
+from = Auto Lead <no-reply@autolead.localhost>
+""")
+    return config
+
+
+def trytond_bin(name):
+    return VENV / 'bin' / name
+
+
+def setup_database(config):
+    env = dict(os.environ, TRYTOND_CONFIG=str(config))
+    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'create',
+        '-c', config, '-d', DATABASE, env=env)
+    passfile = HOME / 'admin-password'
+    passfile.write_text('admin-demo\n')
+    say("activating or updating the autolead module")
+    run(trytond_bin('trytond-admin'), '-c', config, '-d', DATABASE,
+        '-u', 'autolead', '--activate-dependencies',
+        env=dict(env, TRYTONPASSFILE=str(passfile)),
+        input='\n', text=True)
+    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'load',
+        '-c', config, '-d', DATABASE, env=env)
+
+
+def command_run(args):
+    ensure_venv()
+    ensure_sao()
+    uri = database_uri(args)
+    config = write_config(uri, f'{args.host}:{args.port}')
+    setup_database(config)
+    (HOME / 'log').mkdir(exist_ok=True)
+    if uri.startswith('sqlite'):
+        worker = [venv_python(), REPO / 'scripts' / 'sqlite_worker.py']
+    else:
+        worker = [trytond_bin('trytond-worker')]
+    processes = []
+    for name, argv in [
+            ('trytond',
+                [trytond_bin('trytond'), '-c', config, '-d', DATABASE]),
+            ('trytond-cron',
+                [trytond_bin('trytond-cron'), '-c', config, '-d', DATABASE]),
+            ('worker', [*worker, '-c', config, '-d', DATABASE]),
+            ]:
+        log = open(HOME / 'log' / f'{name}.log', 'a')
+        processes.append(subprocess.Popen(
+                [str(a) for a in argv],
+                stdout=log, stderr=subprocess.STDOUT))
+    base = f'http://{args.host}:{args.port}'
+    say("Auto Lead is running (Ctrl-C stops it)")
+    print(f"""
+  Desk (sao):  {base}/#{DATABASE}
+  Database:    {DATABASE} on {uri.split('@')[-1]}
+  Logs:        {HOME / 'log'}
+
+  Demo logins (login / password):
+    admin / admin-demo        Auto Lead Administrator
+    head / head-demo          Sales Head
+    ravi / ravi-demo          Sales Representative
+    meera / meera-demo        Sales Representative
+    arjun / arjun-demo        Sales Representative
+    support / support-demo    Customer Support
+  Customer web users (email / password):
+    priya@customer.example / customer-demo
+    rahul@customer.example / customer-demo
+""", flush=True)
+
+    def stop(*_):
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        for process in processes:
+            if process.poll() is not None:
+                say(f"{process.args[0]} stopped (exit {process.returncode})"
+                    f", see {HOME / 'log'}")
+                stop()
+        time.sleep(1)
+
+
+def command_test(args):
+    ensure_venv()
+    ensure_sao()
+    env = dict(os.environ)
+    if not ensure_chromium():
+        env['AUTOLEAD_NO_BROWSER'] = 'Chromium could not be installed'
+    uri = database_uri(args)
+    env['TRYTOND_DATABASE_URI'] = uri
+    env.pop('TRYTOND_DATABASE__URI', None)
+    env['AUTOLEAD_SAO_ROOT'] = str(SAO)
+    say(f"running the test suite on {uri.split('@')[-1]}")
+    result = run(venv_python(), REPO / 'scripts' / 'run_tests.py',
+        *args.tests, env=env, check=False)
+    sys.exit(result.returncode)
+
+
+def main():
+    parser = argparse.ArgumentParser(prog='autolead.sh')
+    commands = parser.add_subparsers(dest='command', required=True)
+    run_parser = commands.add_parser(
+        'run', help="run Auto Lead with demo data")
+    run_parser.add_argument(
+        '--db', help="database URI, e.g. postgresql://user@host:5432/ "
+        "(default: SQLite in .autolead/db)")
+    run_parser.add_argument('--host', default='localhost')
+    run_parser.add_argument('--port', default='8000')
+    test_parser = commands.add_parser('test', help="run the test suite")
+    test_parser.add_argument(
+        '--db', help="database URI (default: SQLite, or "
+        "TRYTOND_DATABASE_URI)")
+    test_parser.add_argument(
+        'tests', nargs='*', help="test module names, e.g. test_module")
+    args = parser.parse_args()
+    {'run': command_run, 'test': command_test}[args.command](args)
+
+
+if __name__ == '__main__':
+    main()

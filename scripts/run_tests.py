@@ -1,0 +1,67 @@
+"""Run the Auto Lead test suite with unittest on the configured backend.
+
+    python scripts/run_tests.py [test_module ...]
+
+The database comes from TRYTOND_DATABASE_URI (SQLite in memory when unset).
+Activated databases are cached for the run only, so a changed module is
+never tested against a stale copy. Ends with a line
+`tests: N passed, N failed, N skipped` and exits non-zero on any failure.
+"""
+import os
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent.parent / 'autolead' / 'tests'
+PACKAGE = 'trytond.modules.autolead.tests'
+
+
+def _pg_drop_cache_templates():
+    "Drop the template databases DB_CACHE=postgresql:// leaves behind"
+    from trytond import backend
+    from trytond.transaction import Transaction
+
+    with Transaction().start(
+            None, 0, close=True, autocommit=True) as transaction:
+        database = transaction.database
+        for name in database.list():
+            if name.startswith('test-'):
+                database.drop(transaction.connection, name)
+
+
+def main(names):
+    uri = os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
+    postgresql = uri.startswith('postgresql')
+    if postgresql:
+        os.environ.setdefault('DB_NAME', f'test_autolead_{int(time.time())}')
+        os.environ['DB_CACHE'] = 'postgresql://'
+    else:
+        os.environ['DB_CACHE'] = tempfile.mkdtemp(prefix='autolead-dbcache-')
+
+    from trytond.tests import test_tryton  # noqa: F401 sets up the pool
+    if postgresql:
+        _pg_drop_cache_templates()
+
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    names = names or sorted(p.stem for p in TESTS.glob('test_*.py'))
+    for name in names:
+        suite.addTests(loader.loadTestsFromName(f'{PACKAGE}.{name}'))
+    try:
+        result = unittest.TextTestRunner(verbosity=2).run(suite)
+    finally:
+        if postgresql:
+            _pg_drop_cache_templates()
+    failed = len(result.failures) + len(result.errors) + len(
+        result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    passed = max(result.testsRun - failed - skipped, 0)
+    backend = 'postgresql' if postgresql else 'sqlite'
+    print(f"{backend}: {passed} passed, {failed} failed, {skipped} skipped")
+    return 0 if result.wasSuccessful() and result.testsRun else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
