@@ -1,6 +1,5 @@
 import datetime
 
-from sql import Literal
 from sql.aggregate import Count
 from sql.conditionals import Coalesce
 
@@ -332,7 +331,7 @@ class Lead(ModelSQL, ModelView):
         counts = {l.id: 0 for l in leads}
         for sub_ids in grouped_slice(counts):
             cursor.execute(*note.select(
-                    note.lead, Count(Literal('*')),
+                    note.lead, Count(note.id),
                     where=reduce_ids(note.lead, sub_ids),
                     group_by=[note.lead]))
             counts.update(cursor)
@@ -343,7 +342,7 @@ class Lead(ModelSQL, ModelView):
         Note = Pool().get('autolead.lead.note')
         note = Note.__table__()
         return note.select(
-            Count(Literal('*')), where=note.lead == table.id)
+            Count(note.id), where=note.lead == table.id)
 
     @classmethod
     def search_follow_up_count(cls, name, clause):

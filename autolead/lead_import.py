@@ -123,7 +123,9 @@ class Lead(metaclass=PoolMeta):
         user = transaction.user
         count = len(vlist)
         ids = database.nextid(transaction.connection, cls._table, count)
-        if ids is None:
+        if isinstance(ids, int):
+            ids = [ids]
+        elif ids is None:
             # SQLite has no sequence: it holds one writer at a time, so the
             # ids after the current maximum are ours for this statement
             cursor.execute(*table.select(Max(table.id)))

@@ -21,6 +21,8 @@ SAO = HOME / 'sao'
 SAO_VERSION = '8.0.11'
 DATABASE = os.environ.get('AUTOLEAD_DATABASE_NAME', 'autolead')
 BROWSER = '/usr/bin/chromium'
+# Without AUTOLEAD_SMTP the demo keeps its outgoing mail in a local Maildir
+DEMO_SMTP_PORT = int(os.environ.get('AUTOLEAD_DEMO_SMTP_PORT', '2525'))
 
 
 def say(message):
@@ -165,7 +167,7 @@ worker = True
 check_email_deliverability = False
 
 [email]
-uri = {os.environ.get('AUTOLEAD_SMTP', 'smtp://localhost:25')}
+uri = {os.environ.get('AUTOLEAD_SMTP', f'smtp://localhost:{DEMO_SMTP_PORT}')}
 from = Auto Lead <no-reply@autolead.localhost>
 """)
     return config
@@ -201,8 +203,13 @@ def command_run(args):
         worker = [venv_python(), REPO / 'scripts' / 'sqlite_worker.py']
     else:
         worker = [trytond_bin('trytond-worker')]
+    services = []
+    if not os.environ.get('AUTOLEAD_SMTP'):
+        services.append(('smtp', [venv_python(), '-m', 'aiosmtpd', '-n',
+                    '-l', f'localhost:{DEMO_SMTP_PORT}',
+                    '-c', 'aiosmtpd.handlers.Mailbox', HOME / 'mail']))
     processes = []
-    for name, argv in [
+    for name, argv in services + [
             ('trytond',
                 [trytond_bin('trytond'), '-c', config, '-d', DATABASE]),
             ('trytond-cron',
@@ -219,6 +226,8 @@ def command_run(args):
   Desk (sao):  {base}/#{DATABASE}
   Database:    {DATABASE} on {uri.split('@')[-1]}
   Logs:        {HOME / 'log'}
+  Mail sent:   {HOME / 'mail' if not os.environ.get('AUTOLEAD_SMTP')
+        else os.environ['AUTOLEAD_SMTP']}
 
   Demo logins (login / password):
     admin / admin-demo        Auto Lead Administrator
@@ -245,6 +254,7 @@ def command_run(args):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)
     while True:
         for process in processes:
             if process.poll() is not None:
