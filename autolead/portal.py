@@ -13,7 +13,7 @@ import mimetypes
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from genshi.template import TemplateLoader
 from werkzeug.utils import redirect as _redirect
@@ -22,7 +22,6 @@ import trytond.config as config
 from trytond.exceptions import RateLimitException, UserError
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, Unique, fields
-from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, abort, with_pool, with_transaction)
 from trytond.transaction import Transaction
@@ -210,10 +209,14 @@ class Portal:
             return self.csrf
         return self.pool.get('autolead.portal.form_token').issue(form)
 
-    def check_csrf(self, form):
+    def check_csrf(self, form=None):
+        """Whether the posted token is the session's or, for the anonymous
+        form named form, a one-time token issued for it"""
         token = self.request.form.get(CSRF_FIELD, '')
         if self.web_user and hmac.compare_digest(token, self.csrf):
             return True
+        if form is None:
+            return False
         FormToken = self.pool.get('autolead.portal.form_token')
         return FormToken.consume(form, token)
 
@@ -235,18 +238,22 @@ class Portal:
         response.headers.setdefault('Cache-Control', 'no-store')
         return response
 
+    def message(self, title, status=HTTPStatus.OK, **values):
+        "The page telling an outcome, title the key of its message"
+        return self.render('message.html', status=status,
+            title=gettext('autolead.msg_portal_title_' + title), **values)
+
     def redirect(self, path='', **query):
         return self.secure(
             _redirect(self.url(path, **query), code=HTTPStatus.SEE_OTHER))
 
     def forbidden(self):
-        return self.render('message.html', status=HTTPStatus.FORBIDDEN,
-            title="Form expired", error=gettext('autolead.msg_portal_csrf'))
+        return self.message('form_expired', status=HTTPStatus.FORBIDDEN,
+            error=gettext('autolead.msg_portal_csrf'))
 
     def not_found(self):
-        return self.render('message.html', status=HTTPStatus.NOT_FOUND,
-            title="Not found",
-            error="The page you asked for does not exist.")
+        return self.message('not_found', status=HTTPStatus.NOT_FOUND,
+            error=gettext('autolead.msg_portal_not_found'))
 
     def sign_in_first(self):
         return self.redirect('/signin', next=self.request.full_path)
@@ -312,8 +319,9 @@ class Portal:
 
     @staticmethod
     def required(form, *names):
-        return [gettext('autolead.msg_portal_required', field=label)
-            for name, label in names if not form.get(name, '').strip()]
+        if any(not form.get(name, '').strip() for name in names):
+            return [gettext('autolead.msg_portal_required')]
+        return []
 
 
 def portal_route(*paths, methods=('GET',), readonly=None):
@@ -349,7 +357,7 @@ def static(request, database_name, name):
     return response
 
 
-@portal_route('', '/', readonly=False)
+@portal_route('', '/')
 def home(portal):
     return portal.render('home.html')
 
@@ -370,13 +378,13 @@ def _visitor_checks(portal, form_name):
     if not portal.check_csrf(form_name):
         return portal.forbidden()
     if portal.request.form.get(capture.HONEYPOT, '').strip():
-        return portal.render('message.html', title="Thank you",
+        return portal.message('thanks',
             notice=gettext('autolead.msg_portal_enquiry_received'))
     limit = Configuration(1).capture_rate_limit or 10
     if not capture.rate_limiter.allow(
             portal.request.remote_addr or '', limit):
-        return portal.render('message.html',
-            status=HTTPStatus.TOO_MANY_REQUESTS, title="Too many requests",
+        return portal.message('too_many',
+            status=HTTPStatus.TOO_MANY_REQUESTS,
             error=gettext('autolead.msg_portal_rate_limit'))
 
 
@@ -392,9 +400,7 @@ def contact(portal):
     if response := _visitor_checks(portal, 'contact'):
         return response
     form = request.form
-    errors = portal.required(form,
-        ('name', "your name"), ('email', "your email"),
-        ('subject', "the subject"), ('message', "your message"))
+    errors = portal.required(form, 'name', 'email', 'subject', 'message')
     email = None
     if not errors:
         try:
@@ -414,7 +420,7 @@ def contact(portal):
                 'message': form['message'],
                 'source': 'website',
                 }])
-    return portal.render('message.html', title="Thank you",
+    return portal.message('thanks',
         notice=gettext('autolead.msg_portal_enquiry_received'))
 
 
@@ -428,7 +434,7 @@ def demo(portal):
     form = request.form
     data = {k: form.get(k, '').strip()
         for k in ['name', 'email', 'phone', 'company']}
-    errors = portal.required(form, ('name', "your name"))
+    errors = portal.required(form, 'name')
     if not errors:
         lead, error = capture.create_lead(data)
         if error:
@@ -436,7 +442,7 @@ def demo(portal):
     if errors:
         return portal.render('demo.html', form=form, errors=errors,
             status=HTTPStatus.BAD_REQUEST)
-    return portal.render('message.html', title="Thank you",
+    return portal.message('thanks',
         notice=gettext('autolead.msg_portal_lead_received'))
 
 
@@ -488,7 +494,7 @@ def signin(portal):
 @portal_route('/signout', methods=('POST',))
 def signout(portal):
     Session = portal.pool.get('web.user.session')
-    if portal.web_user and portal.check_csrf('signout'):
+    if portal.web_user and portal.check_csrf():
         Session.remove(portal.session_key)
     response = portal.redirect('/')
     return portal.clear_session(response)
@@ -509,7 +515,7 @@ def reset(portal):
                 autolead_portal_reset_url=portal.absolute_url(
                     '/reset/password')):
             WebUser.reset_password(users)
-    return portal.render('message.html', title="Check your inbox",
+    return portal.message('check_inbox',
         notice=gettext('autolead.msg_portal_reset_sent'))
 
 
@@ -544,14 +550,13 @@ def set_password(portal):
             errors=errors, status=HTTPStatus.BAD_REQUEST)
     if not email or not token or not WebUser.set_password_token(
             email, token, password):
-        return portal.render('message.html', status=HTTPStatus.BAD_REQUEST,
-            title="Link expired",
+        return portal.message('link_expired', status=HTTPStatus.BAD_REQUEST,
             error=gettext('autolead.msg_portal_reset_invalid'))
     # the link reached the address, which proves it is the customer's
     WebUser.write(users, {'email_valid': True})
-    return portal.render('message.html', title="Password changed",
+    return portal.message('password_changed',
         notice=gettext('autolead.msg_portal_password_set'),
-        link=(portal.url('/signin'), "Sign in"))
+        sign_in_link=True)
 
 
 @portal_route('/validate', readonly=False)
@@ -559,11 +564,10 @@ def validate(portal):
     WebUser = portal.pool.get('web.user')
     token = portal.request.args.get('token', '')
     if token and WebUser.validate_email_token([token]):
-        return portal.render('message.html', title="Email confirmed",
+        return portal.message('email_confirmed',
             notice=gettext('autolead.msg_portal_email_validated'),
-            link=(portal.url('/signin'), "Sign in"))
-    return portal.render('message.html', status=HTTPStatus.BAD_REQUEST,
-        title="Link expired",
+            sign_in_link=True)
+    return portal.message('link_expired', status=HTTPStatus.BAD_REQUEST,
         error=gettext('autolead.msg_portal_reset_invalid'))
 
 
@@ -581,9 +585,7 @@ def register(portal):
     if not portal.check_csrf('register'):
         return portal.forbidden()
     form = request.form
-    errors = portal.required(form,
-        ('name', "your name"), ('email', "your email"),
-        ('password', "a password"))
+    errors = portal.required(form, 'name', 'email', 'password')
     email = None
     if not errors:
         try:
@@ -612,7 +614,7 @@ def register(portal):
     with Transaction().set_context(
             autolead_portal_validation_url=portal.absolute_url('/validate')):
         WebUser.validate_email([web_user])
-    return portal.render('message.html', title="Account created",
+    return portal.message('account_created',
         notice=gettext('autolead.msg_portal_registered'))
 
 
@@ -633,11 +635,16 @@ def profile(portal):
         }
     request = portal.request
     if request.method == 'GET':
-        return portal.render('profile.html', form=values)
-    if not portal.check_csrf('profile'):
+        notice = None
+        if request.args.get('saved'):
+            notice = gettext('autolead.msg_portal_profile_saved')
+        elif request.args.get('sent'):
+            notice = gettext('autolead.msg_portal_validation_sent')
+        return portal.render('profile.html', form=values, notice=notice)
+    if not portal.check_csrf():
         return portal.forbidden()
     form = request.form
-    errors = portal.required(form, ('name', "your name"))
+    errors = portal.required(form, 'name')
     pictures, refused = portal.uploads('picture', allowed=IMAGES)
     errors += refused
     if pictures and len(pictures[0][1]) > PICTURE_SIZE:
@@ -685,7 +692,7 @@ def send_validation(portal):
     WebUser = portal.pool.get('web.user')
     if not portal.web_user:
         return portal.sign_in_first()
-    if not portal.check_csrf('profile'):
+    if not portal.check_csrf():
         return portal.forbidden()
     with Transaction().set_context(
             autolead_portal_validation_url=portal.absolute_url('/validate')):
@@ -724,10 +731,10 @@ def new_ticket(portal):
     request = portal.request
     if request.method == 'GET':
         return portal.render('ticket_new.html', categories=categories)
-    if not portal.check_csrf('ticket'):
+    if not portal.check_csrf():
         return portal.forbidden()
     form = request.form
-    errors = portal.required(form, ('subject', "the subject"))
+    errors = portal.required(form, 'subject')
     files, refused = portal.uploads()
     errors += refused
     category = None
@@ -784,10 +791,10 @@ def messages(portal, ticket_id):
     partial = request.headers.get('HX-Request') == 'true'
     errors = []
     if request.method == 'POST':
-        if not portal.check_csrf('message'):
+        if not portal.check_csrf():
             return portal.forbidden()
         files, errors = portal.uploads()
-        errors += portal.required(request.form, ('body', "your message"))
+        errors += portal.required(request.form, 'body')
         if not errors and not record.customer_can_write():
             errors.append(gettext('autolead.msg_portal_ticket_closed',
                     state=record.state_string))
@@ -814,7 +821,7 @@ def messages(portal, ticket_id):
 @portal_route('/tickets/<int:ticket_id>/reopen', methods=('POST',))
 def reopen(portal, ticket_id):
     Ticket = portal.pool.get('autolead.ticket')
-    if not portal.web_user or not portal.check_csrf('reopen'):
+    if not portal.web_user or not portal.check_csrf():
         return portal.forbidden()
     record = portal.ticket(ticket_id)
     if not record:
@@ -850,10 +857,5 @@ def attachment(portal, attachment_id):
         else None) or 'application/octet-stream'
     response = Response(record.data or b'', content_type=content_type)
     response.headers['Content-Disposition'] = (
-        'attachment; filename*=UTF-8\'\'' + _quote(record.name or 'file'))
+        "attachment; filename*=UTF-8''" + quote(record.name or 'file', safe=''))
     return portal.secure(response)
-
-
-def _quote(name):
-    from urllib.parse import quote
-    return quote(name, safe='')
