@@ -856,6 +856,7 @@ def attachment(portal, attachment_id):
         if os.path.splitext(record.name or '')[1].lower() in ALLOWED
         else None) or 'application/octet-stream'
     response = Response(record.data or b'', content_type=content_type)
+    name = quote(record.name or 'file', safe='')
     response.headers['Content-Disposition'] = (
-        "attachment; filename*=UTF-8''" + quote(record.name or 'file', safe=''))
+        f"attachment; filename*=UTF-8''{name}")
     return portal.secure(response)

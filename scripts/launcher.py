@@ -175,6 +175,9 @@ list = False
 [web]
 listen = {listen}
 root = {SAO}
+# the links of the emails sent from the desk open the customer portal
+reset_password_url = http://{listen}/{DATABASE}/portal/reset/password
+email_validation_url = http://{listen}/{DATABASE}/portal/validate
 
 [queue]
 worker = True
@@ -238,6 +241,7 @@ def command_run(args):
     say("Auto Lead is running (Ctrl-C stops it)")
     print(f"""
   Desk (sao):  {base}/#{DATABASE}
+  Portal:      {base}/{DATABASE}/portal/
   Database:    {DATABASE} on {uri.split('@')[-1]}
   Logs:        {HOME / 'log'}
 

@@ -76,7 +76,8 @@ class PortalTestCase(RouteTestCase):
                         'name': 'note.txt', 'data': b'secret note',
                         'resource': str(note),
                         }, {
-                        'name': 'invoice.pdf', 'data': b'%PDF-1.4 ' + name.encode(),
+                        'name': 'invoice.pdf',
+                        'data': b'%PDF-1.4 ' + name.encode(),
                         'resource': str(tickets[0]),
                         }])
             ids[key] = {
@@ -84,9 +85,10 @@ class PortalTestCase(RouteTestCase):
                 'note_file': note_file.id,
                 'ticket_file': ticket_file.id,
                 }
+        anna, = Party.search([('name', '=', "Anna Customer")])
         resolved, = Ticket.create([{
                     'subject': "Resolved already",
-                    'customer': Party.search([('name', '=', "Anna Customer")])[0],
+                    'customer': anna.id,
                     }])
         Ticket.accept([resolved])
         Ticket.resolve([resolved])
@@ -304,7 +306,8 @@ class PortalTestCase(RouteTestCase):
     def test_ticket_page_hides_internal_notes(self):
         "The conversation shows replies, never internal notes"
         client = self.signed_in()
-        response = client.get(f"{self.base}/tickets/{self.ids['anna']['ticket']}")
+        response = client.get(
+            f"{self.base}/tickets/{self.ids['anna']['ticket']}")
         self.assertEqual(response.status_code, 200)
         html = response.get_data(as_text=True)
         self.assertIn("Hello anna, we are on it", html)
