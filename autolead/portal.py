@@ -36,6 +36,8 @@ STATIC = HERE / 'portal' / 'static'
 SESSION_COOKIE = 'autolead_session'
 CSRF_FIELD = 'csrf_token'
 PAGE_SIZE = 20
+# the parts of the ticket page htmx swaps in
+FRAGMENTS = {'conversation.html', 'messages.html'}
 FORM_TOKEN_LIFETIME = datetime.timedelta(hours=2)
 MAX_FILES = 5
 PICTURE_SIZE = 1024 * 1024
@@ -76,10 +78,6 @@ def htmx_path():
             'AUTOLEAD_HOME', HERE.parent / '.autolead'))
     return home / 'htmx' / 'node_modules' / 'htmx.org' / 'dist' / (
         'htmx.min.js')
-
-
-def stream_is_page(template):
-    return template not in {'conversation.html', 'messages.html'}
 
 
 def session_csrf(key):
@@ -226,8 +224,7 @@ class Portal:
         values.setdefault('errors', [])
         values.setdefault('form', {})
         stream = loader.load(template).generate(portal=self, **values)
-        # fragments for htmx have no doctype
-        doctype = 'html5' if stream_is_page(template) else None
+        doctype = None if template in FRAGMENTS else 'html5'
         html = stream.render('html', doctype=doctype, encoding='utf-8')
         return self.secure(Response(
                 html, status=status, content_type='text/html; charset=utf-8'))
@@ -324,14 +321,21 @@ class Portal:
         return []
 
 
-def portal_route(*paths, methods=('GET',), readonly=None):
-    "Register a portal page at paths below /<database>/portal"
+def portal_route(*paths, methods=('GET',), readonly=None, uploads=False):
+    """Register a portal page at paths below /<database>/portal
+
+    Pages taking uploads accept requests beyond trytond's [request] max_size
+    for anonymous calls; each file is then checked against the portal's own
+    limit."""
     def decorator(func):
         @with_pool
         @with_transaction(readonly=readonly, user=0)
         def endpoint(request, pool, **kwargs):
             return func(Portal(request, pool), **kwargs)
         endpoint.__name__ = f'portal_{func.__name__}'
+        if uploads:
+            endpoint.max_request_size = (
+                MAX_FILES * upload_limit() + 1024 * 1024)
         for path in paths:
             app.route(
                 '/<database_name>/portal' + path,
@@ -618,7 +622,7 @@ def register(portal):
         notice=gettext('autolead.msg_portal_registered'))
 
 
-@portal_route('/profile', methods=('GET', 'POST'))
+@portal_route('/profile', methods=('GET', 'POST'), uploads=True)
 def profile(portal):
     pool = portal.pool
     Party = pool.get('party.party')
@@ -719,7 +723,7 @@ def tickets(portal):
         page=page, pages=pages, count=count)
 
 
-@portal_route('/tickets/new', methods=('GET', 'POST'))
+@portal_route('/tickets/new', methods=('GET', 'POST'), uploads=True)
 def new_ticket(portal):
     pool = portal.pool
     Ticket = pool.get('autolead.ticket')
@@ -778,7 +782,8 @@ def ticket(portal, ticket_id):
         attachments=attachments, notice=notice, in_page=True)
 
 
-@portal_route('/tickets/<int:ticket_id>/messages', methods=('GET', 'POST'))
+@portal_route('/tickets/<int:ticket_id>/messages', methods=('GET', 'POST'),
+    uploads=True)
 def messages(portal, ticket_id):
     if not portal.web_user:
         if portal.request.method == 'GET':

@@ -405,6 +405,12 @@ class PortalTestCase(RouteTestCase):
             as_text=True)
         self.assertIn('screen.png', page)
         self.assertIn('log.pdf', page)
+        # above trytond's 2 MB for anonymous requests, within the portal's
+        response = client.post(self.base + '/tickets/new', data={
+                'csrf_token': csrf, 'subject': "Scanned manual",
+                'attachments': [
+                    (_file(b'%PDF-1.4' + b'0' * 3_000_000), 'manual.pdf')]})
+        self.assertEqual(response.status_code, 303)
         refused = [
             (b'MZ\x90\x00', 'setup.exe'),
             (b'<script>alert(1)</script>', 'page.html'),
