@@ -372,7 +372,7 @@ def help_(portal):
     audiences = ['public', 'customer'] if portal.web_user else ['public']
     categories = {}
     for faq in FAQ.search([('audience', 'in', audiences)]):
-        categories.setdefault(faq.category or "General", []).append(faq)
+        categories.setdefault(faq.category, []).append(faq)
     return portal.render('help.html', categories=categories)
 
 
@@ -440,7 +440,7 @@ def demo(portal):
         for k in ['name', 'email', 'phone', 'company']}
     errors = portal.required(form, 'name')
     if not errors:
-        lead, error = capture.create_lead(data)
+        _, error = capture.create_lead(data)
         if error:
             errors.append(error)
     if errors:

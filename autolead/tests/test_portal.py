@@ -1,5 +1,6 @@
 """The customer portal over HTTP: what a customer may do, and every attack
 on what they may not."""
+import datetime
 import re
 from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
@@ -141,6 +142,8 @@ class PortalTestCase(RouteTestCase):
                 self.assertNotIn('cdn', html.lower())
                 self.assertEqual(
                     response.headers['X-Content-Type-Options'], 'nosniff')
+                self.assertIn("script-src 'self'",
+                    response.headers['Content-Security-Policy'])
         css = client.get(self.base + '/static/portal.css')
         self.assertEqual(css.status_code, 200)
         self.assertIn('text/css', css.headers['Content-Type'])
@@ -192,6 +195,25 @@ class PortalTestCase(RouteTestCase):
         with Transaction().start(DB_NAME, 0):
             Enquiry = self.model('autolead.enquiry')
             self.assertFalse(Enquiry.search([('name', '=', "Mallory")]))
+
+    def test_expired_form_token(self):
+        "An anonymous form left open too long must be reloaded"
+        client = self.client()
+        token = self.token(client.get(self.base + '/contact'))
+
+        def expire():
+            FormToken = self.model('autolead.portal.form_token')
+            tokens = FormToken.search([('token', '=', token)])
+            FormToken.write(tokens, {
+                    'expires': datetime.datetime.now()
+                    - datetime.timedelta(minutes=1)})
+        _commit(expire)
+        response = client.post(self.base + '/contact', data={
+                'csrf_token': token, 'name': "Slow Sam",
+                'email': 'sam@visitor.example', 'subject': "Hello",
+                'message': "I went for lunch"})
+        self.assertEqual(response.status_code, 403)
+        self.assertIn('reload the page', response.get_data(as_text=True))
 
     def test_contact_honeypot_and_validation(self):
         "Bots filling the honeypot are dropped; a bad email is explained"
