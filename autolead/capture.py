@@ -102,9 +102,7 @@ def _json(request, code, **data):
 @with_pool
 @with_transaction(user=0)
 def capture(request, pool):
-    Lead = pool.get('autolead.lead')
     Configuration = pool.get('autolead.intake.configuration')
-    User = pool.get('res.user')
     origin = request.environ.get(ORIGIN_KEY)
     if origin and origin not in allowed_origins():
         return Response(status=HTTPStatus.FORBIDDEN)
@@ -121,6 +119,20 @@ def capture(request, pool):
     if not rate_limiter.allow(request.remote_addr or '', limit):
         return _json(request, HTTPStatus.TOO_MANY_REQUESTS,
             error=gettext('autolead.msg_capture_rate_limit'))
+    lead, error = create_lead(data)
+    if error:
+        return _json(request, HTTPStatus.BAD_REQUEST, error=error)
+    return _json(request, HTTPStatus.CREATED, status='received')
+
+
+def create_lead(data):
+    """Create the website lead a visitor's form data describes.
+
+    Returns the lead and None, or None and the reason it was refused; the
+    customer portal's lead form comes through here too."""
+    pool = Pool()
+    Lead = pool.get('autolead.lead')
+    User = pool.get('res.user')
     header = [k for k in data if k != HONEYPOT]
     # a visitor fills contact fields, never the pipeline or the owner
     targets = [t for t in Lead.import_targets()
@@ -132,11 +144,10 @@ def capture(request, pool):
                 value='{value}'),
             })
     if 'name' not in lead_file.mapping.values():
-        return _json(request, HTTPStatus.BAD_REQUEST,
-            error=gettext('autolead.msg_capture_no_name'))
+        return None, gettext('autolead.msg_capture_no_name')
     values, reason = lead_file.convert([data[h] for h in header])
     if reason:
-        return _json(request, HTTPStatus.BAD_REQUEST, error=reason)
+        return None, reason
     for key in ('email_key', 'phone_key', 'company_key'):
         values.pop(key, None)
     values.setdefault('source', 'website')
@@ -146,4 +157,4 @@ def capture(request, pool):
         if owners:
             values['owner'] = owners[0].id
     lead, = Lead.create([values])
-    return _json(request, HTTPStatus.CREATED, status='received')
+    return lead, None

@@ -23,6 +23,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "Support Email",
         help="The address customers write to; used as the sender and "
         "reply-to of helpdesk emails.")
+    portal_registration = fields.Boolean(
+        "Portal Self-Registration",
+        help="Let visitors create their own customer account on the portal; "
+        "otherwise customers come from converted leads.")
 
     @classmethod
     def default_ticket_sequence(cls):
@@ -36,3 +40,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_at_risk_hours(cls):
         return 4
+
+    @classmethod
+    def default_portal_registration(cls):
+        return False

@@ -19,6 +19,8 @@ HOME = Path(os.environ.get('AUTOLEAD_HOME', REPO / '.autolead'))
 VENV = HOME / 'venv'
 SAO = HOME / 'sao'
 SAO_VERSION = '8.0.11'
+HTMX = HOME / 'htmx'
+HTMX_VERSION = '2.0.11'
 DATABASE = os.environ.get('AUTOLEAD_DATABASE_NAME', 'autolead')
 BROWSER = '/usr/bin/chromium'
 # Without AUTOLEAD_SMTP the demo keeps its outgoing mail in a local Maildir
@@ -130,6 +132,23 @@ def ensure_sao():
         '--no-audit', '--no-fund', '--no-package-lock', cwd=SAO)
 
 
+def htmx_script():
+    return HTMX / 'node_modules' / 'htmx.org' / 'dist' / 'htmx.min.js'
+
+
+def ensure_htmx():
+    "Install htmx from npm into its own folder for the customer portal"
+    package = HTMX / 'node_modules' / 'htmx.org' / 'package.json'
+    if htmx_script().exists() \
+            and f'"version": "{HTMX_VERSION}"' in package.read_text():
+        return
+    ensure_node()
+    say(f"installing htmx {HTMX_VERSION} from npm for the portal")
+    HTMX.mkdir(parents=True, exist_ok=True)
+    run('npm', 'install', '--silent', '--no-audit', '--no-fund',
+        '--no-package-lock', '--prefix', HTMX, f'htmx.org@{HTMX_VERSION}')
+
+
 def ensure_chromium():
     if Path(BROWSER).exists():
         return True
@@ -158,6 +177,9 @@ list = False
 [web]
 listen = {listen}
 root = {SAO}
+# the links of the emails sent from the desk open the customer portal
+reset_password_url = http://{listen}/{DATABASE}/portal/reset/password
+email_validation_url = http://{listen}/{DATABASE}/portal/validate
 
 [queue]
 worker = True
@@ -165,6 +187,7 @@ worker = True
 [autolead]
 # the demo must work on a machine without DNS
 check_email_deliverability = False
+htmx = {htmx_script()}
 
 [email]
 uri = {os.environ.get('AUTOLEAD_SMTP', f'smtp://localhost:{DEMO_SMTP_PORT}')}
@@ -195,6 +218,7 @@ def setup_database(config):
 def command_run(args):
     ensure_venv()
     ensure_sao()
+    ensure_htmx()
     uri = database_uri(args)
     config = write_config(uri, f'{args.host}:{args.port}')
     setup_database(config)
@@ -224,6 +248,7 @@ def command_run(args):
     say("Auto Lead is running (Ctrl-C stops it)")
     print(f"""
   Desk (sao):  {base}/#{DATABASE}
+  Portal:      {base}/{DATABASE}/portal/
   Database:    {DATABASE} on {uri.split('@')[-1]}
   Logs:        {HOME / 'log'}
   Mail sent:   {HOME / 'mail' if not os.environ.get('AUTOLEAD_SMTP')
@@ -267,6 +292,7 @@ def command_run(args):
 def command_test(args):
     ensure_venv()
     ensure_sao()
+    ensure_htmx()
     env = dict(os.environ)
     if not ensure_chromium():
         env['AUTOLEAD_NO_BROWSER'] = 'Chromium could not be installed'
@@ -274,6 +300,7 @@ def command_test(args):
     env['TRYTOND_DATABASE_URI'] = uri
     env.pop('TRYTOND_DATABASE__URI', None)
     env['AUTOLEAD_SAO_ROOT'] = str(SAO)
+    env['AUTOLEAD_HTMX'] = str(htmx_script())
     say(f"running the test suite on {uri.split('@')[-1]}")
     result = run(venv_python(), REPO / 'scripts' / 'run_tests.py',
         *args.tests, env=env, check=False)
