@@ -14,7 +14,7 @@ import hmac
 import html
 import secrets
 
-from trytond.config import config
+import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSingleton, ModelSQL, ModelView, fields)
