@@ -65,7 +65,7 @@ TRIGGERS = {
     'demo_completed': (
         'autolead.appointment', 'write',
         (Eval('self.kind') == 'demo') & (Eval('self.state') == 'completed')),
-    'ticket_new': ('autolead.ticket', 'create', Eval('self.id', 0) > 0),
+    'ticket_new': ('autolead.ticket', 'create', True),
     'ticket_message': (
         'autolead.ticket.message', 'create', ~Eval('self.internal')),
     'ticket_resolved': (
@@ -129,7 +129,7 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
             },
         help="The customer when the support team acted; the agent of the "
         "ticket, or the support team while nobody accepted it, when the "
-        "customer did.")
+        "customer did (from the portal or by email).")
     by_email = fields.Boolean("Email")
     in_app = fields.Boolean(
         "In the Desk", help="Notify the staff members in the desk.")
@@ -222,6 +222,8 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def notify_trigger(cls, records, trigger):
         "The action of the rules' triggers"
+        if not Transaction().context.get('autolead_notify', True):
+            return
         with without_check_access():
             for rule in cls.search([('trigger', '=', trigger.id)]):
                 rule.notify(records)
@@ -391,14 +393,14 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
         if ticket:
             return ticket.customer_email
 
-    @classmethod
-    def _other_side(cls, record):
+    def _other_side(self, record):
         "The users and the email on the other side of the ticket's event"
-        ticket = cls._ticket(record)
-        if record.__name__ == 'autolead.ticket.message':
+        ticket = self._ticket(record)
+        if self.event == 'ticket_message':
             from_customer = record.from_customer
-        elif record.__name__ == 'autolead.ticket' and record.state == 'new':
-            from_customer = bool(record.web_user)
+        elif self.event == 'ticket_new':
+            # The portal and the inbound email raise tickets as root
+            from_customer = not record.create_uid or record.create_uid.id == 0
         else:
             from_customer = False
         if not from_customer:
@@ -477,18 +479,24 @@ class Secret(ModelSingleton, ModelSQL):
     key = fields.Char("Key", strip=False)
 
     @classmethod
-    def get_key(cls, create=True):
-        "The key, made on first use; [autolead] unsubscribe_key overrides it"
+    def __register__(cls, module):
+        super().__register__(module)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id, limit=1))
+        if not cursor.fetchone():
+            cursor.execute(*table.insert(
+                    [table.key, table.create_uid, table.create_date],
+                    [[secrets.token_hex(32), 0, datetime.datetime.now()]]))
+
+    @classmethod
+    def get_key(cls):
+        "The key made at installation; [autolead] unsubscribe_key overrides it"
         key = config.get('autolead', 'unsubscribe_key', default=None)
-        if key:
-            return key.encode()
-        with without_check_access():
-            secret = cls(1)
-            key = secret.key
-            if not key and create:
-                key = secrets.token_hex(32)
-                cls.write([secret], {'key': key})
-        return key.encode() if key else None
+        if not key:
+            with without_check_access():
+                key = cls(1).key
+        return key.encode()
 
 
 class AutomationMessage(metaclass=PoolMeta):
@@ -555,7 +563,7 @@ class Party(metaclass=PoolMeta):
         "The party the token was made for, or None for a forged token"
         Secret = Pool().get('autolead.notification.secret')
         party_id, _, signature = (token or '').partition('-')
-        key = Secret.get_key(create=False)
+        key = Secret.get_key()
         if not key or not party_id.isdigit():
             return None
         if not hmac.compare_digest(
@@ -575,8 +583,8 @@ UNSUBSCRIBE_HTML = '''<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title></head>
 <body><p>{text}</p>{form}</body></html>'''
-UNSUBSCRIBE_FORM = '''<form method="post"><button type="submit">{button}</button>
-</form>'''
+UNSUBSCRIBE_FORM = '''<form method="post">
+<button type="submit">{button}</button></form>'''
 
 
 def _unsubscribe_page(text, form='', status=HTTPStatus.OK):

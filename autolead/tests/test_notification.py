@@ -170,7 +170,7 @@ class NotificationTestCase(_DBTestCase):
 
     @with_transaction()
     def test_ticket_other_side(self):
-        "The other side of a customer's ticket is the support team"
+        "The other side of a ticket from the portal is the support team"
         pool = Pool()
         Ticket = pool.get('autolead.ticket')
         WebUser = pool.get('web.user')
@@ -179,14 +179,17 @@ class NotificationTestCase(_DBTestCase):
         web_user, = WebUser.create([{
                     'email': 'priya@customer.example', 'party': priya.id}])
         rule = self._rule('ticket_new')
-        from_portal, from_desk = Ticket.create([{
-                    'subject': "Printer jammed", 'customer': priya.id,
-                    'web_user': web_user.id,
-                    }, {
+        with Transaction().set_user(0):
+            from_portal, = Ticket.create([{
+                        'subject': "Printer jammed", 'customer': priya.id,
+                        'web_user': web_user.id,
+                        }])
+        from_desk, = Ticket.create([{
                     'subject': "Invoice copy", 'customer': priya.id,
+                    'web_user': web_user.id,
                     }])
 
-        messages = rule.notify([from_portal, from_desk])
+        messages = rule.notify(Ticket.browse([from_portal, from_desk]))
 
         self.assertEqual(
             sorted((m.user.login if m.user else '', m.to) for m in messages),
@@ -362,6 +365,7 @@ class UnsubscribeRouteTestCase(RouteTestCase):
         response = client.get(url)
         self.assertEqual(response.status_code, 200)
         self.assertIn(b'<form method="post">', response.data)
+        self.assertIn(b'<button type="submit">', response.data)
         self.assertFalse(self.unsubscribed())
 
         response = client.post(url)
