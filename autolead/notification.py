@@ -235,12 +235,17 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
             now = datetime.datetime.now()
         with without_check_access():
             for rule in cls.search([('event', 'in', TIMED_EVENTS)]):
-                rule.notify(getattr(rule, f'_{rule.event}_due')(now))
+                if rule.event == 'lead_follow_up_due':
+                    rule.notify(rule._follow_up_due_leads(now))
+                elif rule.event == 'lead_not_attempted':
+                    rule.notify(rule._not_attempted_leads(now))
 
-    def _lead_follow_up_due_due(self, now):
+    def _follow_up_due_leads(self, now):
         "The leads whose follow-up comes within delay of now"
         pool = Pool()
         Lead = pool.get('autolead.lead')
+        Configuration = pool.get('autolead.automation.configuration')
+        configuration = Configuration(1)
         leads = Lead.search([
                 ('stage_kind', '=', 'open'),
                 ('next_follow_up', '>=', (now - datetime.timedelta(days=2))
@@ -250,15 +255,15 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
                 ], order=[('id', 'ASC')])
         due = []
         for lead in leads:
-            follow_up = follow_up_moment(lead.next_follow_up)
+            follow_up = configuration.follow_up_moment(lead.next_follow_up)
             if follow_up - self.delay <= now < follow_up:
                 due.append(lead)
         return due
 
-    def _lead_not_attempted_due(self, now):
+    def _not_attempted_leads(self, now):
         """The leads still waiting in the first stage without a note, an
-        interaction or a call since delay; the leads that came before the
-        rule are not its business"""
+        interaction or a call since delay; those older by a day more, or
+        which came before the rule, are not news any more"""
         pool = Pool()
         Lead = pool.get('autolead.lead')
         Stage = pool.get('autolead.lead.stage')
@@ -267,10 +272,12 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
         if not first:
             return []
         leads = Lead.search([
+                ('source', 'in', self.sources or [s for s, _ in SOURCES]),
                 ('stage', '=', first.id),
                 ('owner', '!=', None),
                 ('lead_kind', 'in', ['new', 're-engaged']),
-                ('create_date', '>=', self.create_date),
+                ('create_date', '>=', max(self.create_date,
+                        now - self.delay - datetime.timedelta(days=1))),
                 ('create_date', '<=', now - self.delay),
                 ('follow_up_count', '=', 0),
                 ], order=[('id', 'ASC')])
@@ -448,17 +455,6 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
         return messages
 
 
-def follow_up_moment(date):
-    "The UTC moment, stored the Tryton way, a follow-up date stands for"
-    pool = Pool()
-    Configuration = pool.get('autolead.automation.configuration')
-    config_ = Configuration(1)
-    zone = tz.get_tzinfo(config_.timezone) if config_.timezone else tz.SERVER
-    local = datetime.datetime.combine(
-        date, config_.follow_up_time or datetime.time(9), tzinfo=zone)
-    return local.astimezone(tz.UTC).replace(tzinfo=None)
-
-
 class AutomationConfiguration(metaclass=PoolMeta):
     __name__ = 'autolead.automation.configuration'
 
@@ -470,6 +466,14 @@ class AutomationConfiguration(metaclass=PoolMeta):
     @classmethod
     def default_follow_up_time(cls):
         return datetime.time(9, 0)
+
+    def follow_up_moment(self, date):
+        "The UTC moment, stored the Tryton way, a follow-up date stands for"
+        zone = tz.get_tzinfo(self.timezone) if self.timezone else tz.SERVER
+        local = datetime.datetime.combine(
+            date, self.follow_up_time or self.default_follow_up_time(),
+            tzinfo=zone)
+        return local.astimezone(tz.UTC).replace(tzinfo=None)
 
 
 class Secret(ModelSingleton, ModelSQL):

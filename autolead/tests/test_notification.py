@@ -198,6 +198,17 @@ class NotificationTestCase(_DBTestCase):
         self.assertIn(support, [m.user for m in messages])
 
     @with_transaction()
+    def test_follow_up_moment(self):
+        "A follow-up date stands for its time of day where the team works"
+        Configuration = Pool().get('autolead.automation.configuration')
+        configuration = Configuration(
+            timezone='Asia/Kolkata', follow_up_time=dt.time(9))
+
+        self.assertEqual(
+            configuration.follow_up_moment(dt.date(2030, 5, 14)),
+            dt.datetime(2030, 5, 14, 3, 30))
+
+    @with_transaction()
     def test_smtp_failure_is_retried(self):
         "A refused email stays pending and the outbox cron sends it later"
         pool = Pool()
