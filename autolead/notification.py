@@ -531,6 +531,18 @@ class Cron(metaclass=PoolMeta):
                 "Send Due Auto Lead Notifications"))
 
 
+def public_url():
+    """The address customers reach the server at: [autolead] public_url, the
+    host of the current request or [web] hostname, else [web] listen"""
+    url = config.get('autolead', 'public_url', default=None)
+    if url:
+        return url.rstrip('/')
+    request = Transaction().context.get('_request') or {}
+    if request.get('http_host') or config.get('web', 'hostname'):
+        return http_host()
+    return 'http://' + config.get('web', 'listen', default='localhost:8000')
+
+
 def _signature(key, party_id):
     digest = hmac.new(
         key, f'unsubscribe:{party_id}'.encode(), hashlib.sha256).digest()
@@ -556,10 +568,8 @@ class Party(metaclass=PoolMeta):
 
     @property
     def unsubscribe_url(self):
-        base = config.get('autolead', 'public_url', default=None) or (
-            http_host())
         database = Transaction().database.name
-        return f'{base.rstrip("/")}/{database}/unsubscribe/' + (
+        return f'{public_url()}/{database}/unsubscribe/' + (
             self.unsubscribe_token)
 
     @classmethod

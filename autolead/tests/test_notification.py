@@ -10,12 +10,18 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction, TransactionError
 
 
-def _restore(section, option, value):
-    if value is None:
-        config._config.remove_option(section, option)
-        config._cache_clear()
+def _configure(test, section, option, value):
+    "Set the option of the server configuration for the test only"
+    parser = config._config
+    old = config.get(section, option)
+    if not parser.has_section(section):
+        parser.add_section(section)
+    config.set(section, option, value)
+    if old is None:
+        test.addCleanup(config._cache_clear)
+        test.addCleanup(parser.remove_option, section, option)
     else:
-        config.set(section, option, value)
+        test.addCleanup(config.set, section, option, old)
 
 
 def _user(login, group):
@@ -49,14 +55,9 @@ class NotificationTestCase(_DBTestCase):
         self.smtp = SMTPServer()
         self.smtp.start()
         self.addCleanup(self.smtp.stop)
-        for section, option, value in [
-                ('email', 'uri', self.smtp.uri),
-                ('email', 'from', 'desk@autolead.example'),
-                ('email', 'retry', '0'),
-                ]:
-            self.addCleanup(
-                _restore, section, option, config.get(section, option))
-            config.set(section, option, value)
+        _configure(self, 'email', 'uri', self.smtp.uri)
+        _configure(self, 'email', 'from', 'desk@autolead.example')
+        _configure(self, 'email', 'retry', '0')
 
     def _rule(self, event):
         Rule = Pool().get('autolead.notification.rule')
@@ -335,6 +336,10 @@ class NotificationTestCase(_DBTestCase):
         self.assertIsNone(Party.from_unsubscribe_token('garbage'))
         self.assertNotEqual(rahul.unsubscribe_token.split('-', 1)[1],
             signature)
+
+        _configure(self, 'autolead', 'public_url', 'https://crm.example.com/')
+        self.assertEqual(priya.unsubscribe_url,
+            f'https://crm.example.com/{DB_NAME}/unsubscribe/{token}')
 
 
 class UnsubscribeRouteTestCase(RouteTestCase):
