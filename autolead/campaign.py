@@ -320,13 +320,17 @@ class Campaign(Workflow, ModelSQL, ModelView):
         values = []
         for campaign in campaigns:
             for party in campaign.greeting_parties:
+                if party.marketing_unsubscribed:
+                    continue
+                body = (campaign.greeting_body or '').replace(
+                    '{name}', party.rec_name)
                 values.append({
                         'key': f'campaign-{campaign.id}-greeting-{party.id}',
                         'origin': str(campaign),
                         'to': party.email,
                         'subject': campaign.greeting_subject,
-                        'body': (campaign.greeting_body or '').replace(
-                            '{name}', party.rec_name),
+                        'body': '\n\n'.join(
+                            filter(None, [body, party.marketing_footer()])),
                         })
         Message.post(values, queue=False)
         cls.write(campaigns, {'greeting_sent_at': now})

@@ -719,7 +719,10 @@ def main():
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     Pool(args.database).init()
-    with Transaction().start(args.database, 0, context={}) as transaction:
+    # The demo's past events are not news: no notification rule runs
+    context = {'autolead_notify': False}
+    with Transaction().start(
+            args.database, 0, context=context) as transaction:
         if load_demo(leads=args.leads):
             transaction.commit()
             print(f"[autolead] loaded demo data ({args.leads} leads)")
