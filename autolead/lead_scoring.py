@@ -6,7 +6,6 @@ writes the scores back on the open leads.
 """
 import datetime
 import json
-import time
 from collections import defaultdict
 
 from sql import Literal
@@ -17,7 +16,6 @@ from trytond.model import (
     Index, ModelSingleton, ModelSQL, ModelView, fields)
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
@@ -62,8 +60,6 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="The weights used to score leads until enough of them are "
         "won or lost to train a model (JSON: bias, values, per_unit, "
         "keywords). Leave empty to show no score meanwhile.")
-    last_run = fields.Function(fields.Many2One(
-            'autolead.lead.scoring.run', "Last Training"), 'get_last_run')
 
     @classmethod
     def __setup__(cls):
@@ -81,12 +77,6 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_prior(cls):
         return json.dumps(DEFAULT_PRIOR, indent=2)
-
-    def get_last_run(self, name):
-        Run = Pool().get('autolead.lead.scoring.run')
-        runs = Run.search([], order=[('date', 'DESC'), ('id', 'DESC')],
-            limit=1)
-        return runs[0].id if runs else None
 
     @classmethod
     def validate_fields(cls, configurations, field_names):
@@ -191,8 +181,10 @@ class Run(ModelSQL, ModelView):
                 run.algorithm = report['algorithm']
                 run.test_rows = report['test_rows']
                 for prefix, key in [('', 'model'), ('baseline_', 'baseline')]:
-                    for name in ['roc_auc', 'pr_auc', 'brier']:
-                        setattr(run, prefix + name, report[key][name])
+                    for name, digits in [
+                            ('roc_auc', 3), ('pr_auc', 3), ('brier', 4)]:
+                        setattr(run, prefix + name,
+                            round(report[key][name], digits))
                 run.seconds = report['seconds']
                 run.model = scorer.dumps()
             else:

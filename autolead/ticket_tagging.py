@@ -112,8 +112,8 @@ class Run(ModelSQL, ModelView):
                 if tagger:
                     report = tagger.report
                     run.state = 'trained'
-                    run.macro_f1 = report['macro_f1']
-                    run.accuracy = report['accuracy']
+                    run.macro_f1 = round(report['macro_f1'], 3)
+                    run.accuracy = round(report['accuracy'], 3)
                     run.test_rows = report['test_rows']
                     run.labels = len(report['tags'])
                     run.seconds = report['seconds']
