@@ -147,7 +147,7 @@ class Run(ModelSQL, ModelView):
             else 'autolead.ticket.tag')
         with without_check_access():
             records = Model.search([('keywords', '!=', None)])
-        rules = {r.id: r.keywords for r in records if r.keywords}
+        rules = {str(r.id): r.keywords for r in records if r.keywords}
         return KeywordTagger(rules) if rules else None
 
 
@@ -189,7 +189,10 @@ class SuggestionMixin:
                 'suggested_category': int(found[0][0]) if found else None,
                 'suggested_category_confidence': (
                     round(found[0][1], 2) if found else None),
-                'suggested_tags': [('set', [int(t) for t, _ in tagged])],
+                'suggested_tags': [
+                    ('remove', [t.id for t in record.suggested_tags]),
+                    ('add', [int(t) for t, _ in tagged]),
+                    ],
                 }
             to_write.extend(([record], values))
         with without_check_access():
@@ -258,13 +261,13 @@ class Ticket(SuggestionMixin, metaclass=PoolMeta):
     def tagging_examples(cls, target):
         """The texts of the tickets agents categorised (target category) or
         tagged (target tag) and their labels: category ids, or sets of tag
-        ids"""
+        ids, as strings"""
         if target == 'category':
             tickets = cls.search([('category', '!=', None)])
-            labels = [t.category.id for t in tickets]
+            labels = [str(t.category.id) for t in tickets]
         else:
             tickets = cls.search([('tags', '!=', None)])
-            labels = [{tag.id for tag in t.tags} for t in tickets]
+            labels = [{str(tag.id) for tag in t.tags} for t in tickets]
         return cls._suggestion_texts(tickets), labels
 
 
