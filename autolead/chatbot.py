@@ -30,6 +30,9 @@ from .capture import RateLimiter
 SESSION_COOKIE = 'autolead_session'
 MAX_BODY = 4096
 MAX_QUESTION = 500
+# questions per minute and client address, unless [autolead]
+# chatbot_rate_limit says otherwise
+RATE_LIMIT = 30
 WIDGET = Path(__file__).parent / 'static' / 'chatbot_widget.js'
 AUDIENCES = [
     ('public', "Public"),
@@ -103,7 +106,11 @@ def get_bot(audiences):
                     'id': e.id,
                     'question': e.question,
                     'answer': e.answer,
-                    'alternatives': [e.keywords] if e.keywords else [],
+                    # the keywords alone are too short to compare with a
+                    # question, next to the question they widen it
+                    'alternatives': (
+                        [f'{e.question} {e.keywords}'] if e.keywords
+                        else []),
                     } for e in entries])
     with _bots_lock:
         _bots[key] = (state, bot)
@@ -206,7 +213,8 @@ def ask(request, pool):
     if (request.content_length or 0) > MAX_BODY:
         return _json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             error=gettext('autolead.msg_chatbot_too_long'))
-    limit = config.getint('autolead', 'chatbot_rate_limit', default=30)
+    limit = config.getint(
+        'autolead', 'chatbot_rate_limit', default=RATE_LIMIT)
     if not rate_limiter.allow(request.remote_addr or '', limit):
         return _json(HTTPStatus.TOO_MANY_REQUESTS,
             error=gettext('autolead.msg_chatbot_rate_limit'))
