@@ -324,7 +324,18 @@ class Lead(metaclass=PoolMeta):
                             '\n'.join(score.reasons) if score else None,
                             kind, now],
                         where=table.id == lead_id))
+        cls._forget(frame.index.tolist())
         return len(frame)
+
+    @classmethod
+    def _forget(cls, ids):
+        "Drop the cached values of leads updated in SQL, as write does"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                for id_ in ids:
+                    cache[cls.__name__].pop(id_, None)
 
     @classmethod
     def scoring_frame(cls, ids=None):
