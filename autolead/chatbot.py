@@ -222,7 +222,8 @@ def ask(request, pool):
         else request.form.to_dict()
     question = data.get('question') if isinstance(data, dict) else None
     if not isinstance(question, str) or not question.strip():
-        return _json(HTTPStatus.BAD_REQUEST, error='question is required')
+        return _json(HTTPStatus.BAD_REQUEST,
+            error=gettext('autolead.msg_chatbot_no_question'))
     question = question.strip()
     if len(question) > MAX_QUESTION:
         return _json(HTTPStatus.BAD_REQUEST,
