@@ -19,6 +19,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
+from .ml import ModelVersionError
+
 SCORE_FIELDS = {'score', 'score_reasons', 'score_kind', 'scored_at'}
 DEFAULT_PRIOR = {
     'bias': -1.5,
@@ -303,8 +305,12 @@ class Lead(metaclass=PoolMeta):
         run = Run.current()
         scorer, kind = None, None
         if run:
-            scorer, kind = _loads_model(run), 'model'
-        else:
+            try:
+                scorer, kind = _loads_model(run), 'model'
+            except ModelVersionError:
+                # written by another scikit-learn: the next training fixes it
+                pass
+        if not scorer:
             scorer = Configuration(1).prior_scorer()
             kind = 'prior' if scorer else None
         table = cls.__table__()

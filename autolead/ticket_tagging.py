@@ -13,6 +13,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
+from .ml import ModelVersionError
+
 TARGETS = [
     ('category', "Category"),
     ('tag', "Tags"),
@@ -142,7 +144,11 @@ class Run(ModelSQL, ModelView):
         from .ml.tagging import KeywordTagger
         run = cls.current(target)
         if run:
-            return _loads_model(run)
+            try:
+                return _loads_model(run)
+            except ModelVersionError:
+                # written by another scikit-learn: the next training fixes it
+                pass
         Model = pool.get('autolead.ticket.category' if target == 'category'
             else 'autolead.ticket.tag')
         with without_check_access():
