@@ -159,6 +159,7 @@ def answer(question, web_user=None):
         'confidence': round(reply.confidence, 2),
         'answer': None,
         'offer': None,
+        'offer_url': None,
         'tickets': [],
         'suggestions': [q for _, q in reply.suggestions],
         }
@@ -198,6 +199,9 @@ def answer(question, web_user=None):
                         'confidence': round(reply.confidence, 2),
                         'nearest': nearest,
                         }])
+    if result['offer']:
+        result['offer_url'] = config.get(
+            'autolead', f"chatbot_{result['offer']}_url", default=None)
     return result
 
 

@@ -76,10 +76,16 @@
     root.appendChild(box);
     document.body.appendChild(root);
 
-    function say(text, who) {
+    function say(text, who, link) {
         var message = document.createElement('div');
         message.className = 'al-msg al-' + who;
         message.textContent = text;
+        if (link) {
+            var anchor = document.createElement('a');
+            anchor.href = link;
+            anchor.textContent = ' \u2192';
+            message.appendChild(anchor);
+        }
         log.appendChild(message);
         log.scrollTop = log.scrollHeight;
     }
@@ -112,7 +118,7 @@
                     && reply.kind === 'none') {
                 text += '\n\u2022 ' + reply.suggestions.join('\n\u2022 ');
             }
-            say(text, 'bot');
+            say(text, 'bot', reply.offer_url);
         }).catch(function () {
             say('\u2026', 'bot');
         });

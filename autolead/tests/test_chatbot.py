@@ -136,6 +136,7 @@ class ChatbotTestCase(RouteTestCase):
         reply = self.ask("recipe for banana bread").json
         self.assertEqual(reply['kind'], 'none')
         self.assertEqual(reply['offer'], 'enquiry')
+        self.assertIsNone(reply['offer_url'])
         reply = self.ask("does the moon orbit saturn",
             self.asha_session).json
         self.assertEqual(reply['offer'], 'ticket')
