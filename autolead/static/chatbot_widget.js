@@ -8,6 +8,7 @@
         return;
     }
     var css = [
+        '#autolead-chatbot,#autolead-chatbot *{box-sizing:border-box;}',
         '#autolead-chatbot{position:fixed;right:1rem;bottom:1rem;z-index:9999;',
         'font:14px/1.4 system-ui,sans-serif;}',
         '#autolead-chatbot button.al-open{border:0;border-radius:2rem;',
@@ -28,7 +29,7 @@
         '#autolead-chatbot .al-you{background:#e8f0fa;margin-left:2rem;}',
         '#autolead-chatbot .al-bot{background:#f2f2f2;margin-right:2rem;}',
         '#autolead-chatbot form{display:flex;border-top:1px solid #ddd;}',
-        '#autolead-chatbot input{flex:1;border:0;padding:.6rem;}',
+        '#autolead-chatbot input{flex:1;min-width:0;border:0;padding:.6rem;}',
         '#autolead-chatbot form button{border:0;background:#1b5e9e;color:#fff;',
         'padding:0 .8rem;cursor:pointer;}'
     ].join('');
