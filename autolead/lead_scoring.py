@@ -16,6 +16,7 @@ from trytond.model import (
     Index, ModelSingleton, ModelSQL, ModelView, fields)
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
@@ -239,9 +240,18 @@ class Lead(metaclass=PoolMeta):
         Configuration = Pool().get('autolead.lead.scoring.configuration')
         return Configuration(1).hot_score or 0
 
-    def get_hot(self, name):
-        return bool(self.stage_kind == 'open' and self.score is not None
-            and self.score >= self._hot_score())
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree/field[@name="score"]', 'visual',
+                If(Eval('hot', False), 'success', ''), ['hot']),
+            ]
+
+    @classmethod
+    def get_hot(cls, leads, name):
+        threshold = cls._hot_score()
+        return {l.id: bool(l.stage_kind == 'open' and l.score is not None
+                and l.score >= threshold) for l in leads}
 
     @classmethod
     def search_hot(cls, name, clause):
