@@ -29,3 +29,17 @@ class Rule(metaclass=PoolMeta):
         if _is_autolead(model_names):
             key = (*key, Transaction().user)
         return key
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('autolead.lead.scoring.run|train_cron',
+                    "Train Lead Scoring"),
+                ('autolead.ticket.tagging.run|train_cron',
+                    "Train Ticket Tagging"),
+                ])

@@ -4,7 +4,9 @@ baseline (like Odoo's predictive lead scoring) on the same held-out split.
 
     .autolead/venv/bin/python bench/ml.py [--quick]
 
-Prints a table and writes bench/results/ml.txt. Wall-clock times depend on
+Prints a table and writes bench/results/ml.txt; the last part measures the
+same through Tryton (bench/ml_tryton.py): data gathered in SQL, scores
+written back, the chatbot answering over HTTP. Wall-clock times depend on
 what else runs on the machine: the load average and the CPU time of this
 process are printed next to them.
 """
@@ -12,6 +14,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +44,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--quick', action='store_true',
         help="10k leads instead of 100k, for a smoke run")
+    parser.add_argument('--no-tryton', action='store_true',
+        help="skip the measures through Tryton (bench/ml_tryton.py)")
     args = parser.parse_args()
     rows = 10000 if args.quick else 100000
     lines, budgets = [], []
@@ -176,6 +181,19 @@ def main():
         out(f'{"":<40} {"ours better:":<18} {"yes" if better else "NO"}'
             f'  ({report["test_rows"]:,} test rows, '
             f'{report["model"]["positive_rate"]:.1%} positive)')
+    if not args.no_tryton:
+        tryton_leads = 1000 if args.quick else 4000
+        out()
+        out(f'Through Tryton (bench/ml_tryton.py, SQLite in memory, '
+            f'{tryton_leads:,} closed and {tryton_leads // 4:,} open leads)')
+        out('-' * 86)
+        process = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name('ml_tryton.py')),
+                '--leads', str(tryton_leads)],
+            stdout=subprocess.PIPE, text=True)
+        for line in process.stdout.splitlines():
+            out(line)
+        budgets.append(process.returncode == 0)
     out()
     out(f'budgets met: {sum(budgets)}/{len(budgets)}; load average '
         f'{os.getloadavg()[0]:.1f} at end')

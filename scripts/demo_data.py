@@ -203,6 +203,7 @@ def load_demo(leads=300, seed=2026):
     _load_repeat_contacts(Lead, created, rng)
     load_helpdesk_demo(rng, staff)
     _load_automation_demo(rng, staff, reps, created)
+    _train_demo_models()
     return True
 
 
@@ -698,6 +699,14 @@ def _load_automation_demo(rng, staff, reps, leads):
                 }])
     referred = [l for l in leads if l.source == 'referral'][:12]
     pool.get('autolead.lead').write(referred, {'campaign': referral.id})
+
+
+def _train_demo_models():
+    "Train lead scoring and tag suggestions, so the desk shows scores"
+    from trytond.pool import Pool
+    pool = Pool()
+    pool.get('autolead.lead.scoring.run').train()
+    pool.get('autolead.ticket.tagging.run').train()
 
 
 def main():

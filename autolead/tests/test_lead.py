@@ -165,6 +165,8 @@ class LeadTestCase(unittest.TestCase):
                 {'name': "Called", 'source': 'phone'},
                 ])
         Interaction.create([{'lead': called.id, 'type': 'call'}])
+        # hot leads are the open ones that score high (see lead scoring)
+        Lead.write([hot], {'score': 85})
 
         def tab(xml_id):
             domain = Domain(ModelData.get_id(

@@ -1,0 +1,483 @@
+"""Lead conversion scoring: training runs, scores on leads, the hot filter.
+
+The model itself is plain Python in `ml/scoring.py`; this file gathers the
+data of the leads, stores each training run with its held-out figures and
+writes the scores back on the open leads.
+"""
+import datetime
+import json
+from collections import defaultdict
+
+from sql import Literal
+from sql.aggregate import Count, Max
+
+from trytond.i18n import gettext
+from trytond.model import (
+    Index, ModelSingleton, ModelSQL, ModelView, fields)
+from trytond.model.exceptions import ValidationError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction, without_check_access
+
+from .ml import ModelVersionError
+
+SCORE_FIELDS = {'score', 'score_reasons', 'score_kind', 'scored_at'}
+DEFAULT_PRIOR = {
+    'bias': -1.5,
+    'values': {
+        'source': {'referral': 1.5, 'website': 0.5, 'event': 0.3},
+        },
+    'per_unit': {'interactions': 0.25, 'follow_ups': 0.1},
+    'keywords': {
+        'notes': {
+            'demo': 1.0, 'budget approved': 1.5, 'quote': 0.5,
+            'not interested': -2.0, 'competitor': -1.0,
+            },
+        },
+    }
+BATCH = 5000
+# Fitted models by (database, run id): loading one costs more than scoring.
+_models = {}
+
+
+def _loads_model(run):
+    from .ml.scoring import LeadScorer
+    key = (Transaction().database.name, run.id)
+    if key not in _models:
+        if len(_models) > 8:
+            _models.clear()
+        _models[key] = LeadScorer.loads(run.model)
+    return _models[key]
+
+
+class Configuration(ModelSingleton, ModelSQL, ModelView):
+    __name__ = 'autolead.lead.scoring.configuration'
+
+    hot_score = fields.Integer(
+        "Hot From", required=True,
+        domain=[('hot_score', '>=', 0), ('hot_score', '<=', 100)],
+        help="Open leads scoring at least this much are listed as hot.")
+    prior = fields.Text(
+        "Rule-based Prior",
+        help="The weights used to score leads until enough of them are "
+        "won or lost to train a model (JSON: bias, values, per_unit, "
+        "keywords). Leave empty to show no score meanwhile.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'train': {
+                    'icon': 'tryton-launch',
+                    },
+                })
+
+    @classmethod
+    def default_hot_score(cls):
+        return 70
+
+    @classmethod
+    def default_prior(cls):
+        return json.dumps(DEFAULT_PRIOR, indent=2)
+
+    @classmethod
+    def validate_fields(cls, configurations, field_names):
+        super().validate_fields(configurations, field_names)
+        if 'prior' in field_names:
+            for configuration in configurations:
+                configuration.prior_scorer()
+
+    def prior_scorer(self):
+        "The PriorScorer of the prior weights, or None when there are none"
+        from .ml.scoring import PriorScorer
+        if not (self.prior or '').strip():
+            return None
+        try:
+            return PriorScorer.from_dict(json.loads(self.prior))
+        except (ValueError, TypeError, AttributeError) as exception:
+            raise ValidationError(gettext(
+                    'autolead.msg_lead_scoring_invalid_prior',
+                    error=str(exception))) from exception
+
+    @classmethod
+    @ModelView.button
+    def train(cls, configurations):
+        Run = Pool().get('autolead.lead.scoring.run')
+        Run.train()
+
+
+class Run(ModelSQL, ModelView):
+    "A training of the lead scoring model and its held-out figures"
+    __name__ = 'autolead.lead.scoring.run'
+
+    date = fields.DateTime("Date", required=True, readonly=True)
+    state = fields.Selection([
+            ('trained', "Trained"),
+            ('not_enough_data', "Not Enough Data"),
+            ], "State", required=True, readonly=True, sort=False)
+    message = fields.Text("Message", readonly=True)
+    closed_leads = fields.Integer(
+        "Closed Leads", readonly=True,
+        help="The won and lost leads the model learnt from.")
+    won_leads = fields.Integer("Won Leads", readonly=True)
+    test_rows = fields.Integer(
+        "Held-out Leads", readonly=True,
+        help="The closed leads kept aside to measure the model.")
+    algorithm = fields.Char("Algorithm", readonly=True)
+    roc_auc = fields.Float(
+        "ROC-AUC", digits=(1, 3), readonly=True,
+        help="How well the model ranks won above lost leads "
+        "(0.5 is chance, 1 is perfect), on the held-out leads.")
+    pr_auc = fields.Float(
+        "PR-AUC", digits=(1, 3), readonly=True,
+        help="Average precision of the won leads, on the held-out leads.")
+    brier = fields.Float(
+        "Brier Score", digits=(1, 4), readonly=True,
+        help="Calibration: mean squared error of the probabilities "
+        "(lower is better), on the held-out leads.")
+    baseline_roc_auc = fields.Float(
+        "Baseline ROC-AUC", digits=(1, 3), readonly=True,
+        help="The naive-Bayes frequency baseline on the same leads.")
+    baseline_pr_auc = fields.Float(
+        "Baseline PR-AUC", digits=(1, 3), readonly=True)
+    baseline_brier = fields.Float(
+        "Baseline Brier Score", digits=(1, 4), readonly=True)
+    seconds = fields.Float("Training Time (s)", digits=(16, 2),
+        readonly=True)
+    scored_leads = fields.Integer(
+        "Scored Leads", readonly=True,
+        help="The open leads scored after the training.")
+    model = fields.Binary("Model", readonly=True, file_id='model_id')
+    model_id = fields.Char("Model ID", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.date, Index.Range(order='DESC'))))
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def current(cls):
+        "The latest run that produced a model, or None"
+        runs = cls.search([('state', '=', 'trained')],
+            order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
+        return runs[0] if runs else None
+
+    @classmethod
+    def train(cls):
+        "Train on the won and lost leads, record the run, rescore open leads"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        from .ml.scoring import train_scorer
+        with without_check_access():
+            frame = Lead.scoring_frame()
+            scorer = train_scorer(frame, 'outcome', positive='won')
+            run = cls(date=datetime.datetime.now())
+            closed = frame['outcome'].notna()
+            run.closed_leads = int(closed.sum())
+            run.won_leads = int((frame['outcome'] == 'won').sum())
+            if scorer:
+                report = scorer.report
+                run.state = 'trained'
+                run.algorithm = report['algorithm']
+                run.test_rows = report['test_rows']
+                for prefix, key in [('', 'model'), ('baseline_', 'baseline')]:
+                    for name, digits in [
+                            ('roc_auc', 3), ('pr_auc', 3), ('brier', 4)]:
+                        setattr(run, prefix + name,
+                            round(report[key][name], digits))
+                run.seconds = report['seconds']
+                run.model = scorer.dumps()
+            else:
+                run.state = 'not_enough_data'
+                run.message = gettext(
+                    'autolead.msg_lead_scoring_not_enough_data',
+                    examples=scorer.examples, minimum=scorer.minimum,
+                    won=scorer.classes.get('positive', 0),
+                    lost=scorer.classes.get('negative', 0))
+            run.save()
+            open_ids = frame.index[~closed].tolist()
+            run.scored_leads = Lead.rescore_ids(
+                open_ids, frame=frame.loc[open_ids])
+            run.save()
+        return run
+
+    @classmethod
+    def train_cron(cls):
+        cls.train()
+
+
+class Lead(metaclass=PoolMeta):
+    __name__ = 'autolead.lead'
+
+    score = fields.Integer(
+        "Score", readonly=True,
+        help="The chance, in percent, that the lead is won, "
+        "from the leads won and lost before.")
+    score_reasons = fields.Text(
+        "Score Reasons", readonly=True,
+        help="What raises the score most.")
+    score_kind = fields.Selection([
+            (None, ""),
+            ('model', "Trained Model"),
+            ('prior', "Rule-based Prior"),
+            ], "Scored By", readonly=True)
+    scored_at = fields.DateTime("Scored At", readonly=True)
+    hot = fields.Function(fields.Boolean(
+            "Hot", help="An open lead whose score is high."),
+        'get_hot', searcher='search_hot')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.score, Index.Range())))
+
+    @classmethod
+    def _hot_score(cls):
+        Configuration = Pool().get('autolead.lead.scoring.configuration')
+        return Configuration(1).hot_score or 0
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree/field[@name="score"]', 'visual',
+                If(Eval('hot', False), 'success', ''), ['hot']),
+            ]
+
+    @classmethod
+    def get_hot(cls, leads, name):
+        threshold = cls._hot_score()
+        return {l.id: bool(l.stage_kind == 'open' and l.score is not None
+                and l.score >= threshold) for l in leads}
+
+    @classmethod
+    def search_hot(cls, name, clause):
+        _, operator, value = clause
+        domain = [
+            ('stage_kind', '=', 'open'),
+            ('score', '>=', cls._hot_score()),
+            ]
+        if (operator == '=') == bool(value):
+            return domain
+        return ['OR',
+            ('stage_kind', '!=', 'open'),
+            ('score', '=', None),
+            ('score', '<', cls._hot_score()),
+            ]
+
+    @classmethod
+    def copy(cls, leads, default=None):
+        default = default.copy() if default is not None else {}
+        for name in SCORE_FIELDS:
+            default.setdefault(name)
+        return super().copy(leads, default=default)
+
+    @classmethod
+    def create(cls, vlist):
+        leads = super().create(vlist)
+        cls.__queue__.rescore(leads)
+        return leads
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        actions = iter(args)
+        changed = []
+        for leads, values in zip(actions, actions):
+            if set(values) - SCORE_FIELDS:
+                changed.extend(leads)
+        if changed:
+            cls.__queue__.rescore(changed)
+
+    @classmethod
+    def rescore(cls, leads):
+        "Score leads again with the current model (queued after changes)"
+        with without_check_access():
+            cls.rescore_ids([l.id for l in leads])
+
+    @classmethod
+    def rescore_ids(cls, ids, frame=None):
+        """Write the score of the open leads among ids; return how many
+
+        Leads are scored by the latest trained model, else by the prior
+        weights of the configuration, else their score is cleared."""
+        pool = Pool()
+        Run = pool.get('autolead.lead.scoring.run')
+        Configuration = pool.get('autolead.lead.scoring.configuration')
+        if frame is None:
+            frame = cls.scoring_frame(ids)
+        frame = frame[frame['outcome'].isna()]
+        if frame.empty:
+            return 0
+        run = Run.current()
+        scorer, kind = None, None
+        if run:
+            try:
+                scorer, kind = _loads_model(run), 'model'
+            except ModelVersionError:
+                # written by another scikit-learn: the next training fixes it
+                pass
+        if not scorer:
+            scorer = Configuration(1).prior_scorer()
+            kind = 'prior' if scorer else None
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        now = datetime.datetime.now()
+        for start in range(0, len(frame), BATCH):
+            part = frame.iloc[start:start + BATCH]
+            if scorer:
+                scores = scorer.score(part, reasons=3)
+            else:
+                scores = [None] * len(part)
+            for lead_id, score in zip(part.index.tolist(), scores):
+                cursor.execute(*table.update(
+                        [table.score, table.score_reasons, table.score_kind,
+                            table.scored_at],
+                        [score.probability if score else None,
+                            '\n'.join(score.reasons) if score else None,
+                            kind, now],
+                        where=table.id == lead_id))
+        cls._forget(frame.index.tolist())
+        return len(frame)
+
+    @classmethod
+    def _forget(cls, ids):
+        "Drop the cached values of leads updated in SQL, as write does"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                for id_ in ids:
+                    cache[cls.__name__].pop(id_, None)
+
+    @classmethod
+    def scoring_frame(cls, ids=None):
+        """A DataFrame indexed by lead id of what the score learns from
+
+        `outcome` is 'won', 'lost' or empty for open leads. Counts and days
+        are taken at closing for closed leads, so the model learns what
+        could be known before the outcome."""
+        import pandas as pd
+        pool = Pool()
+        Note = pool.get('autolead.lead.note')
+        Interaction = pool.get('autolead.lead.interaction')
+        History = pool.get('autolead.lead.history')
+        lead = cls.__table__()
+        note = Note.__table__()
+        interaction = Interaction.__table__()
+        history = History.__table__()
+        cursor = Transaction().connection.cursor()
+
+        def where(column, sub_ids):
+            return reduce_ids(column, sub_ids) if ids is not None \
+                else Literal(True)
+
+        rows = []
+        slices = grouped_slice(ids) if ids is not None else [None]
+        for sub_ids in slices:
+            sub_ids = list(sub_ids) if sub_ids is not None else None
+            cursor.execute(*lead.select(
+                    lead.id, lead.source, lead.medium, lead.industry,
+                    lead.territory, lead.campaign_name, lead.expected_value,
+                    lead.create_date, lead.stage_kind,
+                    where=where(lead.id, sub_ids)))
+            rows.extend(cursor)
+        columns = ['id', 'source', 'medium', 'industry', 'territory',
+            'campaign', 'expected_value', 'create_date', 'stage_kind']
+        frame = pd.DataFrame(rows, columns=columns).set_index('id')
+        lead_ids = frame.index.tolist()
+
+        notes, follow_ups = defaultdict(list), defaultdict(int)
+        interactions = defaultdict(int)
+        stage_changes, closed_at = defaultdict(int), {}
+        for sub_ids in grouped_slice(lead_ids):
+            sub_ids = list(sub_ids)
+            cursor.execute(*note.select(note.lead, note.text,
+                    where=reduce_ids(note.lead, sub_ids)))
+            for lead_id, text in cursor:
+                notes[lead_id].append(text or '')
+                follow_ups[lead_id] += 1
+            cursor.execute(*interaction.select(
+                    interaction.lead, Count(Literal('*')),
+                    where=reduce_ids(interaction.lead, sub_ids),
+                    group_by=[interaction.lead]))
+            interactions.update(cursor)
+            cursor.execute(*history.select(
+                    history.lead, Count(Literal('*')), Max(history.date),
+                    where=reduce_ids(history.lead, sub_ids)
+                    & (history.field == 'stage'),
+                    group_by=[history.lead]))
+            for lead_id, count, date in cursor:
+                stage_changes[lead_id] = count
+                closed_at[lead_id] = date
+
+        now = datetime.datetime.now()
+        closed = frame['stage_kind'].isin(['won', 'lost'])
+
+        def days_open(row):
+            created = _datetime(row.create_date)
+            end = (_datetime(closed_at.get(row.Index)) or now) \
+                if row.stage_kind in {'won', 'lost'} else now
+            if not created:
+                return None
+            return max((end - created).total_seconds() / 86400, 0)
+
+        frame['expected_value'] = pd.to_numeric(
+            frame['expected_value'], errors='coerce').astype(float)
+        frame['follow_ups'] = [follow_ups[i] for i in lead_ids]
+        frame['interactions'] = [interactions.get(i, 0) for i in lead_ids]
+        # the move into won or lost is the outcome, not a sign of it
+        frame['stage_changes'] = [
+            max(stage_changes[i] - (1 if c else 0), 0)
+            for i, c in zip(lead_ids, closed)]
+        frame['days_open'] = [
+            days_open(r) for r in frame.itertuples()]
+        frame['notes'] = ['\n'.join(notes[i]) for i in lead_ids]
+        frame['outcome'] = frame['stage_kind'].where(closed, None)
+        return frame.drop(columns=['create_date', 'stage_kind'])
+
+
+def _datetime(value):
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromisoformat(str(value))
+
+
+class Note(metaclass=PoolMeta):
+    __name__ = 'autolead.lead.note'
+
+    @classmethod
+    def create(cls, vlist):
+        notes = super().create(vlist)
+        _rescore_leads_of(notes)
+        return notes
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        _rescore_leads_of(sum(args[::2], []))
+
+
+class Interaction(metaclass=PoolMeta):
+    __name__ = 'autolead.lead.interaction'
+
+    @classmethod
+    def create(cls, interactions):
+        interactions = super().create(interactions)
+        _rescore_leads_of(interactions)
+        return interactions
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        _rescore_leads_of(sum(args[::2], []))
+
+
+def _rescore_leads_of(records):
+    Lead = Pool().get('autolead.lead')
+    leads = list({r.lead for r in records if r.lead})
+    if leads:
+        Lead.__queue__.rescore(leads)

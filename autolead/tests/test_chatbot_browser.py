@@ -1,0 +1,30 @@
+"""The chatbot widget on a page, in a real headless Chromium"""
+from .live_server import BrowserTestCase
+
+
+class ChatbotBrowserTestCase(BrowserTestCase):
+    leads = 10
+
+    def test_widget_answers_from_faq(self):
+        "A visitor opens the chat box, asks, and reads the FAQ answer"
+        page = self.new_page(width=1024, height=700)
+        widget = f'/{self.server.database}/chatbot/widget.js'
+        # any page of the site will do: the widget needs nothing from it
+        page.goto(self.server.url + widget)
+        page.set_content(
+            '<html><head><title>Sunrise Textiles</title></head><body>'
+            '<h1>Sunrise Textiles</h1><p>Fabrics since 1982.</p>'
+            '</body></html>')
+        page.add_script_tag(url=widget)
+        page.get_by_role('button', name='Questions? Ask us').click()
+        box = page.get_by_role('dialog', name='Questions? Ask us')
+        question = box.get_by_role('textbox')
+        question.fill("How can I contact support?")
+        question.press('Enter')
+        box.get_by_text("Contact Us page", exact=False).wait_for()
+
+        question.fill("recipe for banana bread")
+        box.get_by_role('button', name='Send').click()
+        box.get_by_text("send your question to our team",
+            exact=False).wait_for()
+        self.screenshot(page, 'chatbot_widget')

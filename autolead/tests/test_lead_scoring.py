@@ -1,0 +1,137 @@
+"""Edges of lead scoring: what it learns from, the prior, access"""
+import json
+import unittest
+
+from trytond.model.exceptions import AccessError, ValidationError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.transaction import Transaction
+
+
+def stage(xml_id):
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    Stage = pool.get('autolead.lead.stage')
+    return Stage(ModelData.get_id('autolead', xml_id))
+
+
+class LeadScoringTestCase(unittest.TestCase):
+    "Lead scoring in the database"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('autolead')
+
+    @with_transaction()
+    def test_scoring_frame(self):
+        "Notes, interactions and stage moves before closing are counted"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Note = pool.get('autolead.lead.note')
+        Interaction = pool.get('autolead.lead.interaction')
+        Transition = pool.get('autolead.lead.stage.transition')
+        new, contacted, won = (stage('stage_new'), stage('stage_contacted'),
+            stage('stage_won'))
+        for from_, to in [(new, contacted), (contacted, won)]:
+            if not Transition.allowed(from_, to):
+                Transition.create([{
+                            'from_stage': from_.id, 'to_stage': to.id}])
+
+        lead, other = Lead.create([
+                {'name': "Asha Rao", 'source': 'referral',
+                    'industry': "Textiles", 'expected_value': 1000},
+                {'name': "Open Lead", 'source': 'website'},
+                ])
+        Note.create([
+                {'lead': lead.id, 'text': "Asked for a demo."},
+                {'lead': lead.id, 'text': "Budget approved."},
+                ])
+        Interaction.create([{'lead': lead.id}])
+        Lead.write([lead], {'stage': contacted.id})
+        Lead.write([lead], {'stage': won.id})
+
+        frame = Lead.scoring_frame([lead.id, other.id])
+        row = frame.loc[lead.id]
+        self.assertEqual(row['outcome'], 'won')
+        self.assertEqual(row['source'], 'referral')
+        self.assertEqual(row['industry'], "Textiles")
+        self.assertEqual(row['expected_value'], 1000)
+        self.assertEqual(row['follow_ups'], 2)
+        self.assertEqual(row['interactions'], 1)
+        # the move into Won is the outcome itself, not a feature
+        self.assertEqual(row['stage_changes'], 1)
+        self.assertGreaterEqual(row['days_open'], 0)
+        self.assertIn("demo", row['notes'])
+        self.assertIn("Budget", row['notes'])
+        self.assertTrue(frame['outcome'].isna()[other.id])
+        self.assertEqual(len(Lead.scoring_frame()), Lead.search_count([]))
+
+    @with_transaction()
+    def test_prior(self):
+        "The prior is validated; without one open leads have no score"
+        pool = Pool()
+        Configuration = pool.get('autolead.lead.scoring.configuration')
+        Lead = pool.get('autolead.lead')
+        configuration = Configuration(1)
+
+        for prior in ['not json', json.dumps({'weights': {}})]:
+            with self.assertRaises(ValidationError):
+                Configuration.write([configuration], {'prior': prior})
+        Configuration.write([configuration], {'prior': json.dumps({
+                        'bias': 0, 'values': {'source': {'referral': 2}}})})
+        referral, website = Lead.create([
+                {'name': "Referred", 'source': 'referral'},
+                {'name': "Web", 'source': 'website'},
+                ])
+        Lead.rescore([referral, website])
+        self.assertEqual((referral.score, website.score), (88, 50))
+        self.assertEqual(referral.score_kind, 'prior')
+        self.assertEqual(referral.score_reasons, "source = referral")
+        self.assertEqual(Lead.search([
+                    ('hot', '=', True), ('id', 'in', [referral.id, website.id]),
+                    ]), [referral])
+        self.assertEqual(Lead.search([
+                    ('hot', '=', False), ('id', 'in', [referral.id, website.id]),
+                    ]), [website])
+
+        Configuration.write([configuration], {'prior': None})
+        Lead.rescore([referral])
+        self.assertIsNone(referral.score)
+        self.assertIsNone(referral.score_kind)
+
+    @with_transaction()
+    def test_access(self):
+        "Only the administrator configures and trains; heads read trainings"
+        pool = Pool()
+        Configuration = pool.get('autolead.lead.scoring.configuration')
+        Run = pool.get('autolead.lead.scoring.run')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        run = Run.train()
+        self.assertEqual(run.state, 'not_enough_data')
+        rep, head = User.create([
+                {'name': "Rep", 'login': 'rep', 'groups': [('add', [
+                                ModelData.get_id(
+                                    'autolead', 'group_sales_rep')])]},
+                {'name': "Head", 'login': 'head', 'groups': [('add', [
+                                ModelData.get_id(
+                                    'autolead', 'group_sales_head')])]},
+                ])
+        transaction = Transaction()
+        for user in [rep, head]:
+            with transaction.set_user(user.id), \
+                    transaction.set_context(_check_access=True):
+                with self.assertRaises(AccessError):
+                    Configuration.write([Configuration(1)], {'hot_score': 1})
+                with self.assertRaises(AccessError):
+                    Run.write([Run(run.id)], {'message': "better"})
+                with self.assertRaises(AccessError):
+                    Run.delete([Run(run.id)])
+        with transaction.set_user(rep.id), \
+                transaction.set_context(_check_access=True):
+            with self.assertRaises(AccessError):
+                Run.search([])
+        with transaction.set_user(head.id), \
+                transaction.set_context(_check_access=True):
+            self.assertEqual(Run.search([]), [run])
