@@ -3,6 +3,7 @@ import datetime as dt
 from sql import Column, Literal, Null
 from sql.operators import Equal
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSingleton, ModelSQL, ModelView, fields)
@@ -24,6 +25,7 @@ LEAD_KINDS = [
 CLOSED = {'won', 'lost'}
 # one parameter each, far below the limits of SQLite and PostgreSQL
 KEYS_PER_QUERY = 1000
+_ORIGINAL_QUERIES = {}
 
 
 class Original:
@@ -163,15 +165,23 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
                 if values.get(column):
                     wanted[column].add(values[column])
         found = {}
+        queries = _ORIGINAL_QUERIES.setdefault(
+            (backend.name, cls._table), {})
         for column, keys in wanted.items():
             column_sql = Column(table, column)
             for sub_keys in grouped_slice(sorted(keys), KEYS_PER_QUERY):
-                cursor.execute(*table.select(
-                        table.id, column_sql, table.name,
-                        where=column_sql.in_(list(sub_keys))
-                        & (table.duplicate_of == Null)
-                        & (table.active == Literal(True)),
-                        order_by=table.id.desc))
+                sub_keys = list(sub_keys)
+                # the text of a query of 1000 parameters takes longer to
+                # build than to run: build it once per column and length
+                if (column, len(sub_keys)) not in queries:
+                    queries[column, len(sub_keys)] = tuple(table.select(
+                            table.id, column_sql, table.name,
+                            where=column_sql.in_(sub_keys)
+                            & (table.duplicate_of == Null)
+                            & (table.active == Literal(True)),
+                            order_by=table.id.desc))[0]
+                cursor.execute(
+                    queries[column, len(sub_keys)], sub_keys + [True])
                 for id_, key, name in cursor:
                     if column == 'email_key':
                         found[('email', key)] = id_

@@ -117,7 +117,7 @@ class Lead(metaclass=PoolMeta):
         table = cls.__table__()
         columns = [table.id, table.create_uid, table.create_date] + [
             getattr(table, n) for n in names]
-        formats = [cls._fields[n].sql_format for n in names]
+        formats = [_plain_format(cls._fields[n]) for n in names]
         query, _ = tuple(table.insert(columns, [[None] * len(columns)]))
         now = dt.datetime.now()
         user = transaction.user
@@ -140,16 +140,41 @@ class Lead(metaclass=PoolMeta):
         if transaction.user and transaction.check_access:
             cls._ModelSQL__check_domain_rule(ids, 'create')
         created = []
-        # small slices: browse() checks every id of the list per record
+        # small slices: browse() checks every id of the list per record;
+        # each slice is read at once when validated
         for sub_ids in grouped_slice(ids, 50):
-            records = cls.browse(sub_ids)
-            created.extend(records)
-            cls.validate(records)
-            cls.check_modification('create', records,
-                external=bool(transaction.check_access))
-            cls.on_modification('create', records)
+            created.extend(cls.browse(sub_ids))
+        cls.validate(created)
+        cls.check_modification('create', created,
+            external=bool(transaction.check_access))
+        cls.on_modification('create', created)
         transaction.create_records[cls.__name__].extend(ids)
         return created
+
+
+def _plain_format(field):
+    """Return field.sql_format, short-cut for the str and int values a
+    file gives, which it would return unchanged"""
+    sql_format = field.sql_format
+    if field._type in {'char', 'text', 'selection'}:
+        strip = getattr(field, 'strip', False)
+        if strip not in {True, False}:
+            return sql_format
+
+        def format_(value):
+            if value is None:
+                return None
+            if type(value) is str:
+                return value.strip() if strip else value
+            return sql_format(value)
+        return format_
+    if field._type in {'many2one', 'integer'}:
+        def format_(value):
+            if value is None or type(value) is int:
+                return value
+            return sql_format(value)
+        return format_
+    return sql_format
 
 
 class ImportJob(Workflow, ModelSQL, ModelView):
