@@ -1,4 +1,3 @@
-from sql import Literal
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Coalesce
 
@@ -169,7 +168,7 @@ class RepLoad(ModelSQL, ModelView):
             lead.owner.as_('owner'),
             lead.stage.as_('stage'),
             Min(stage.kind).as_('stage_kind'),
-            Count(Literal('*')).as_('lead_count'),
+            Count().as_('lead_count'),
             Coalesce(Sum(lead.expected_value), 0).as_('expected_value'),
             where=where,
             group_by=[lead.owner, lead.stage])

@@ -1,6 +1,5 @@
 import datetime
 
-from sql import Literal
 from sql.aggregate import Count
 from sql.conditionals import Coalesce
 
@@ -263,10 +262,12 @@ class Lead(ModelSQL, ModelView):
                 # the index without sorting the matching leads
                 Index(t,
                     (t.owner, Index.Equality()),
+                    (t.active, Index.Equality(cardinality='low')),
                     (t.create_date, Index.Range(order='DESC')),
                     (t.id, Index.Range())),
                 Index(t,
                     (t.source, Index.Equality(cardinality='low')),
+                    (t.active, Index.Equality(cardinality='low')),
                     (t.create_date, Index.Range(order='DESC')),
                     (t.id, Index.Range())),
                 Index(t, (t.stage, Index.Equality(cardinality='low'))),
@@ -351,7 +352,7 @@ class Lead(ModelSQL, ModelView):
         counts = {l.id: 0 for l in leads}
         for sub_ids in grouped_slice(counts):
             cursor.execute(*note.select(
-                    note.lead, Count(Literal('*')),
+                    note.lead, Count(),
                     where=reduce_ids(note.lead, sub_ids),
                     group_by=[note.lead]))
             counts.update(cursor)
@@ -362,7 +363,7 @@ class Lead(ModelSQL, ModelView):
         Note = Pool().get('autolead.lead.note')
         note = Note.__table__()
         return note.select(
-            Count(Literal('*')), where=note.lead == table.id)
+            Count(), where=note.lead == table.id)
 
     @classmethod
     def search_follow_up_count(cls, name, clause):
@@ -401,25 +402,28 @@ class Lead(ModelSQL, ModelView):
             ('phone', operator, value),
             ]
 
-    @staticmethod
-    def _contact_key_clause(value):
+    @classmethod
+    def _contact_key_clause(cls, value):
         """The clause finding a whole email address or phone number typed in
         the search box by its normalised key: one index lookup instead of
         scanning four columns, and it matches whatever the spelling"""
         if not isinstance(value, str) or not is_full_text(value):
             return
         text = unescape_wildcard(strip_wildcard(value)).strip()
-        if '@' in text:
-            try:
-                return ('email_key', '=', normalize_email(text))
-            except InvalidEmail:
+        table = cls.__table__()
+        try:
+            if '@' in text:
+                column, key = table.email_key, normalize_email(text)
+            elif (sum(c.isdigit() for c in text) >= 8
+                    and not text.strip('+0123456789 -.()')):
+                column, key = table.phone_key, normalize_phone(text)
+            else:
                 return
-        if (sum(c.isdigit() for c in text) >= 8
-                and not text.strip('+0123456789 -.()')):
-            try:
-                return ('phone_key', '=', normalize_phone(text))
-            except InvalidPhone:
-                return
+        except (InvalidEmail, InvalidPhone):
+            return
+        # not ('email_key', '=', key): a Char domain compares
+        # COALESCE(column, ''), which the index on the column does not serve
+        return ('id', 'in', table.select(table.id, where=column == key))
 
     @classmethod
     def preprocess_values(cls, mode, values):

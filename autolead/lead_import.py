@@ -129,12 +129,12 @@ class Lead(metaclass=PoolMeta):
             cursor.execute(*table.select(Max(table.id)))
             last, = cursor.fetchone()
             ids = list(range((last or 0) + 1, (last or 0) + 1 + count))
-        rows = []
-        for id_, values in zip(ids, vlist):
-            row = [id_, user, now]
-            for name, format_ in zip(names, formats):
-                row.append(format_(values.get(name, defaults.get(name))))
-            rows.append(row)
+        columns_values = [(n, f, defaults.get(n))
+            for n, f in zip(names, formats)]
+        rows = [[id_, user, now] + [
+                format_(values.get(name, default))
+                for name, format_, default in columns_values]
+            for id_, values in zip(ids, vlist)]
         cursor.executemany(query, rows)
         cls._insert_history(ids)
         if transaction.user and transaction.check_access:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -114,6 +115,8 @@ def wait_for(url):
         try:
             urllib.request.urlopen(url + '/', timeout=1)
             return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"trytond did not answer on {url}")
@@ -149,7 +152,8 @@ def paths(head, rep, sql, sample):
                 (sample['phone_key'],))),
         ("search box: part of an email (text search)",
             search(head, [['rec_name', 'ilike', f'%{text}%']]),
-            lambda: sql(f"{columns} WHERE email ILIKE %s {newest}",
+            lambda: sql(f"{columns} WHERE COALESCE(email, '') ILIKE %s "
+                f"{newest}",
                 (f'%{text}%',))),
         ("open a lead form",
             lambda: head.timed(f'{lead}.read', [sample['id']], form)[0],

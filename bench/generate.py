@@ -274,9 +274,15 @@ def generate(database, leads, tickets, staff, customers, seed=8):
                 f'{time.perf_counter() - index_start:.0f} s')
         transaction.commit()
     if loader.postgresql:
-        with Transaction().start(database, 0) as transaction:
-            transaction.connection.cursor().execute('ANALYZE')
-            transaction.commit()
+        # VACUUM sets the visibility map the index-only scans (counts) need
+        with Transaction().start(
+                database, 0, autocommit=True) as transaction:
+            cursor = transaction.connection.cursor()
+            for model in ['party.party', 'autolead.lead',
+                    'autolead.lead.note', 'autolead.ticket',
+                    'autolead.ticket.message']:
+                cursor.execute(
+                    f'VACUUM ANALYZE "{pool.get(model)._table}"')
     else:
         with Transaction().start(database, 0) as transaction:
             transaction.connection.cursor().execute('ANALYZE')
