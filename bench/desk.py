@@ -93,7 +93,8 @@ def raw_sql_timer(args, config):
 
     def timed(query, params):
         if not postgresql:
-            query = query.replace('%s', '?')
+            # SQLite's LIKE ignores the case of ASCII letters
+            query = query.replace('%s', '?').replace(' ILIKE ', ' LIKE ')
         cursor = connection.cursor()
         start = time.perf_counter()
         cursor.execute(query, params)

@@ -3,7 +3,7 @@
     .autolead/venv/bin/python bench/run_all.py
         [--backends sqlite postgresql] [--leads 1000000]
         [--import-rows 100000] [--pg postgresql://postgres@127.0.0.1:5432/]
-        [--only desk import] [--keep]
+        [--only desk import] [--keep] [--reuse bench_1m]
 
 For each backend it runs the benches of BENCHES one after the other (never
 two at once: the figures are wall-clock times), collects the figures each
@@ -31,8 +31,15 @@ HERE = Path(__file__).resolve().parent
 
 
 def desk(args, backend):
+    if backend == 'postgresql' and args.reuse:
+        return ['desk.py', '--leads', args.leads, '--repeat', args.repeat,
+            '--database', args.reuse, '--no-update']
     return ['desk.py', '--leads', args.leads, '--repeat', args.repeat,
-        '--database', f'bench_{backend}_{args.leads}']
+        '--database', database_name(args, backend)]
+
+
+def database_name(args, backend):
+    return f'bench_{backend}_{args.leads}'
 
 
 def import_leads(args, backend):
@@ -48,7 +55,7 @@ BENCHES = {
     }
 # the benches that create this PostgreSQL database, to drop it after
 DATABASES = {
-    'desk': lambda args, backend: f'bench_{backend}_{args.leads}',
+    'desk': database_name,
     }
 
 
@@ -152,6 +159,8 @@ def main():
     parser.add_argument('--only', nargs='+', choices=list(BENCHES))
     parser.add_argument('--keep', action='store_true',
         help="keep the PostgreSQL databases for another run")
+    parser.add_argument('--reuse', metavar='DATABASE',
+        help="time the desk on this filled PostgreSQL database (kept)")
     args = parser.parse_args()
     command = 'bench/run_all.py ' + ' '.join(sys.argv[1:])
     for backend in args.backends:
@@ -160,6 +169,7 @@ def main():
         for name in args.only or BENCHES:
             figures += run_bench(name, args, backend, uri)
             if (backend == 'postgresql' and not args.keep
+                    and not (name == 'desk' and args.reuse)
                     and name in DATABASES):
                 drop_database(uri, DATABASES[name](args, backend))
         report(backend, args, figures, command.strip())
