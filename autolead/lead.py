@@ -522,8 +522,12 @@ class Lead(ModelSQL, ModelView):
         Stage = pool.get('autolead.lead.stage')
         Transition = pool.get('autolead.lead.stage.transition')
         stage = Stage(stage_id)
+        # one query per stage the leads leave, not per lead
+        allowed = {}
         for lead in leads:
-            if not Transition.allowed(lead.stage, stage):
+            if lead.stage not in allowed:
+                allowed[lead.stage] = Transition.allowed(lead.stage, stage)
+            if not allowed[lead.stage]:
                 raise ValidationError(gettext(
                         'autolead.msg_lead_stage_transition_denied',
                         lead=lead.rec_name,

@@ -220,6 +220,7 @@ def main():
         f"{'ratio':>7}  goal p95 <= {GOAL_MS} ms",
         ]
     figures = []
+    postgresql = backend_name == 'postgresql'
     for label, p50, p95, s50 in rows:
         ok = 'ok' if p95 <= GOAL_MS else f'missed by {p95 - GOAL_MS:.0f} ms'
         lines.append(f"{label:<46} {p50:8.1f} {p95:8.1f} {s50:8.2f} "
@@ -230,8 +231,10 @@ def main():
                 'baseline': round(s50, 2),
                 'baseline_label': 'raw SQL p50',
                 'ratio': round(p50 / max(s50, 0.01), 1),
-                'goal': f'<= {GOAL_MS} ms',
-                'met': p95 <= GOAL_MS,
+                # the goal is set for PostgreSQL, SQLite is for a demo
+                'goal': f'<= {GOAL_MS} ms' if postgresql
+                else f'(<= {GOAL_MS} ms on PostgreSQL)',
+                'met': p95 <= GOAL_MS if postgresql else None,
                 })
     report = '\n'.join(lines)
     print(report)

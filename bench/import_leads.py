@@ -198,8 +198,11 @@ def main():
                     'baseline': round(their_rate),
                     'baseline_label': 'import_data rows/s',
                     'ratio': round(our_rate / their_rate, 1),
-                    'goal': '>= 20,000 rows/s',
-                    'met': our_rate >= 20000,
+                    # the goal is set for SQLite
+                    'goal': '>= 20,000 rows/s' if backend_name == 'sqlite'
+                    else '(>= 20,000 rows/s on SQLite)',
+                    'met': our_rate >= 20000
+                    if backend_name == 'sqlite' else None,
                     }, {
                     'figure': 'import: same, per CPU second of the process',
                     'value': round(cpu_rate), 'unit': 'rows/s',

@@ -59,6 +59,15 @@ DATABASES = {
     }
 
 
+def postgresql_version(uri):
+    try:
+        import psycopg
+        with psycopg.connect(uri.rstrip('/') + '/postgres') as connection:
+            return connection.execute('SHOW server_version').fetchone()[0]
+    except Exception as exception:
+        return f'unknown ({exception})'
+
+
 def machine():
     "Lines describing the machine the figures come from"
     cpu = next((line.split(':', 1)[1].strip()
@@ -119,13 +128,17 @@ def number(value):
     return f'{value:,.0f}'
 
 
-def report(backend, args, figures, command):
+def report(backend, args, figures, command, uri):
     now = datetime.datetime.now(datetime.timezone.utc)
+    server = []
+    if backend == 'postgresql':
+        server = [f"- PostgreSQL {postgresql_version(uri)} on "
+            f"{uri.split('@')[-1]}"]
     lines = [
         f"# Auto Lead benchmarks on {backend}, "
         f"{now:%Y-%m-%d %H:%M} UTC", "",
         f"Command: `{command}`", "",
-        "Machine:", *machine(), "",
+        "Machine:", *machine(), *server, "",
         "| figure | value | baseline | ratio | goal | met? |",
         "|---|---|---|---|---|---|",
         ]
@@ -172,7 +185,7 @@ def main():
                     and not (name == 'desk' and args.reuse)
                     and name in DATABASES):
                 drop_database(uri, DATABASES[name](args, backend))
-        report(backend, args, figures, command.strip())
+        report(backend, args, figures, command.strip(), uri)
 
 
 if __name__ == '__main__':
