@@ -25,6 +25,7 @@ LEAD_KINDS = [
 CLOSED = {'won', 'lost'}
 # one parameter each, far below the limits of SQLite and PostgreSQL
 KEYS_PER_QUERY = 1000
+QUERY_SIZES = [1, 10, 100, 250, 500, KEYS_PER_QUERY]
 _ORIGINAL_QUERIES = {}
 
 
@@ -172,16 +173,18 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
             for sub_keys in grouped_slice(sorted(keys), KEYS_PER_QUERY):
                 sub_keys = list(sub_keys)
                 # the text of a query of 1000 parameters takes longer to
-                # build than to run: build it once per column and length
-                if (column, len(sub_keys)) not in queries:
-                    queries[column, len(sub_keys)] = tuple(table.select(
+                # build than to run: build it once per column and for a
+                # few lengths, repeating the last key up to the length
+                size = next(s for s in QUERY_SIZES if s >= len(sub_keys))
+                sub_keys += sub_keys[-1:] * (size - len(sub_keys))
+                if (column, size) not in queries:
+                    queries[column, size] = tuple(table.select(
                             table.id, column_sql, table.name,
                             where=column_sql.in_(sub_keys)
                             & (table.duplicate_of == Null)
                             & (table.active == Literal(True)),
                             order_by=table.id.desc))[0]
-                cursor.execute(
-                    queries[column, len(sub_keys)], sub_keys + [True])
+                cursor.execute(queries[column, size], sub_keys + [True])
                 for id_, key, name in cursor:
                     if column == 'email_key':
                         found[('email', key)] = id_

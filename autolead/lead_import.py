@@ -114,11 +114,16 @@ class Lead(metaclass=PoolMeta):
         defaults = cls._clean_defaults(cls.default_get(
                 [n for n in stored - given if hasattr(cls, f'default_{n}')],
                 with_rec_name=False))
-        names = sorted((given | set(defaults)) & stored)
+        given = sorted(given & stored)
+        defaulted = sorted(set(defaults) & stored)
+        names = given + defaulted
         table = cls.__table__()
         columns = [table.id, table.create_uid, table.create_date] + [
             getattr(table, n) for n in names]
-        formats = [_plain_format(cls._fields[n]) for n in names]
+        formats = [_plain_format(cls._fields[n]) for n in given]
+        # the same for every row: formatted once
+        default_row = [cls._fields[n].sql_format(defaults[n])
+            for n in defaulted]
         query, _ = tuple(table.insert(columns, [[None] * len(columns)]))
         now = dt.datetime.now()
         user = transaction.user
@@ -130,11 +135,10 @@ class Lead(metaclass=PoolMeta):
             cursor.execute(*table.select(Max(table.id)))
             last, = cursor.fetchone()
             ids = list(range((last or 0) + 1, (last or 0) + 1 + count))
-        columns_values = [(n, f, defaults.get(n))
-            for n, f in zip(names, formats)]
-        rows = [[id_, user, now] + [
-                format_(values.get(name, default))
-                for name, format_, default in columns_values]
+        given_formats = list(zip(given, formats))
+        rows = [[id_, user, now]
+            + [format_(values.get(name)) for name, format_ in given_formats]
+            + default_row
             for id_, values in zip(ids, vlist)]
         if backend.name == 'sqlite':
             # inserting into a dozen indexes of random keys (email, phone,
