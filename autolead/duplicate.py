@@ -3,6 +3,7 @@ import datetime as dt
 from sql import Column, Literal, Null
 from sql.operators import Equal
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSingleton, ModelSQL, ModelView, fields)
@@ -24,6 +25,8 @@ LEAD_KINDS = [
 CLOSED = {'won', 'lost'}
 # one parameter each, far below the limits of SQLite and PostgreSQL
 KEYS_PER_QUERY = 1000
+QUERY_SIZES = [1, 10, 100, 250, 500, KEYS_PER_QUERY]
+_ORIGINAL_QUERIES = {}
 
 
 class Original:
@@ -163,15 +166,25 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
                 if values.get(column):
                     wanted[column].add(values[column])
         found = {}
+        queries = _ORIGINAL_QUERIES.setdefault(
+            (backend.name, cls._table), {})
         for column, keys in wanted.items():
             column_sql = Column(table, column)
             for sub_keys in grouped_slice(sorted(keys), KEYS_PER_QUERY):
-                cursor.execute(*table.select(
-                        table.id, column_sql, table.name,
-                        where=column_sql.in_(list(sub_keys))
-                        & (table.duplicate_of == Null)
-                        & (table.active == Literal(True)),
-                        order_by=table.id.desc))
+                sub_keys = list(sub_keys)
+                # the text of a query of 1000 parameters takes longer to
+                # build than to run: build it once per column and for a
+                # few lengths, repeating the last key up to the length
+                size = next(s for s in QUERY_SIZES if s >= len(sub_keys))
+                sub_keys += sub_keys[-1:] * (size - len(sub_keys))
+                if (column, size) not in queries:
+                    queries[column, size] = tuple(table.select(
+                            table.id, column_sql, table.name,
+                            where=column_sql.in_(sub_keys)
+                            & (table.duplicate_of == Null)
+                            & (table.active == Literal(True)),
+                            order_by=table.id.desc))[0]
+                cursor.execute(queries[column, size], sub_keys + [True])
                 for id_, key, name in cursor:
                     if column == 'email_key':
                         found[('email', key)] = id_

@@ -109,7 +109,7 @@ def _read_csv(data):
 
     def rows():
         for cells in reader:
-            if any(c.strip() for c in cells):
+            if ''.join(cells).strip():
                 yield reader.line_num, cells
     return header, rows()
 

@@ -2,6 +2,7 @@ import datetime as dt
 
 from sql.aggregate import Max
 
+from trytond import backend
 from trytond.config import config
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
@@ -113,11 +114,16 @@ class Lead(metaclass=PoolMeta):
         defaults = cls._clean_defaults(cls.default_get(
                 [n for n in stored - given if hasattr(cls, f'default_{n}')],
                 with_rec_name=False))
-        names = sorted((given | set(defaults)) & stored)
+        given = sorted(given & stored)
+        defaulted = sorted(set(defaults) & stored)
+        names = given + defaulted
         table = cls.__table__()
         columns = [table.id, table.create_uid, table.create_date] + [
             getattr(table, n) for n in names]
-        formats = [cls._fields[n].sql_format for n in names]
+        formats = [_plain_format(cls._fields[n]) for n in given]
+        # the same for every row: formatted once
+        default_row = [cls._fields[n].sql_format(defaults[n])
+            for n in defaulted]
         query, _ = tuple(table.insert(columns, [[None] * len(columns)]))
         now = dt.datetime.now()
         user = transaction.user
@@ -131,27 +137,56 @@ class Lead(metaclass=PoolMeta):
             cursor.execute(*table.select(Max(table.id)))
             last, = cursor.fetchone()
             ids = list(range((last or 0) + 1, (last or 0) + 1 + count))
-        rows = []
-        for id_, values in zip(ids, vlist):
-            row = [id_, user, now]
-            for name, format_ in zip(names, formats):
-                row.append(format_(values.get(name, defaults.get(name))))
-            rows.append(row)
+        given_formats = list(zip(given, formats))
+        rows = [[id_, user, now]
+            + [format_(values.get(name)) for name, format_ in given_formats]
+            + default_row
+            for id_, values in zip(ids, vlist)]
+        if backend.name == 'sqlite':
+            # inserting into a dozen indexes of random keys (email, phone,
+            # company) misses the default 2 MB page cache once the table
+            # is large; this costs memory only while the connection lives
+            cursor.execute('PRAGMA cache_size = -131072')
         cursor.executemany(query, rows)
         cls._insert_history(ids)
         if transaction.user and transaction.check_access:
             cls._ModelSQL__check_domain_rule(ids, 'create')
         created = []
-        # small slices: browse() checks every id of the list per record
+        # small slices: browse() checks every id of the list per record;
+        # each slice is read at once when validated
         for sub_ids in grouped_slice(ids, 50):
-            records = cls.browse(sub_ids)
-            created.extend(records)
-            cls.validate(records)
-            cls.check_modification('create', records,
-                external=bool(transaction.check_access))
-            cls.on_modification('create', records)
+            created.extend(cls.browse(sub_ids))
+        cls.validate(created)
+        cls.check_modification('create', created,
+            external=bool(transaction.check_access))
+        cls.on_modification('create', created)
         transaction.create_records[cls.__name__].extend(ids)
         return created
+
+
+def _plain_format(field):
+    """Return field.sql_format, short-cut for the str and int values a
+    file gives, which it would return unchanged"""
+    sql_format = field.sql_format
+    if field._type in {'char', 'text', 'selection'}:
+        strip = getattr(field, 'strip', False)
+        if strip not in {True, False}:
+            return sql_format
+
+        def format_(value):
+            if value is None:
+                return None
+            if type(value) is str:
+                return value.strip() if strip else value
+            return sql_format(value)
+        return format_
+    if field._type in {'many2one', 'integer'}:
+        def format_(value):
+            if value is None or type(value) is int:
+                return value
+            return sql_format(value)
+        return format_
+    return sql_format
 
 
 class ImportJob(Workflow, ModelSQL, ModelView):
@@ -397,8 +432,9 @@ class ImportJob(Workflow, ModelSQL, ModelView):
     def _resolve_relations(self, Lead, lead_file, good, cells):
         "Turn the text of Many2One columns into ids, rejecting unknown ones"
         pool = Pool()
+        mapped = set(lead_file.mapping.values())
         relations = [t for t in lead_file.targets.values()
-            if t.type == 'many2one']
+            if t.type == 'many2one' and t.name in mapped]
         if not relations:
             return good
         for target in relations:

@@ -5,6 +5,7 @@ from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .automation import model_exists
@@ -327,4 +328,8 @@ class Lead(metaclass=PoolMeta):
         pool = Pool()
         TaskRule = pool.get('autolead.task.rule')
         with without_check_access():
-            TaskRule.apply(cls.browse(leads))
+            if not TaskRule.search([], limit=1):
+                return
+            # browse() costs the square of its length
+            for sub_leads in grouped_slice(leads, 100):
+                TaskRule.apply(cls.browse(sub_leads))

@@ -1,20 +1,27 @@
 """Fill an Auto Lead database with realistic volume, fast.
 
-    python bench/generate.py -c trytond.conf -d bench --leads 1000000
+    python bench/generate.py -c trytond.conf -d bench_1m --leads 1000000
 
-Staff go through the ORM (passwords, groups); the bulk (leads, notes,
-customers, tickets, messages) is inserted with python-sql in batches, with the
-normalised keys the module itself would compute, so indexes and record rules
-see exactly what production data looks like.
+Run it on a database where autolead is activated (trytond-admin). Staff go
+through the ORM (passwords, groups); the bulk (customers, leads, notes,
+tickets, messages) is written with COPY on PostgreSQL and executemany on
+SQLite, with the normalised keys the module itself computes, so indexes,
+dedup and record rules see what production data looks like. On PostgreSQL
+the secondary indexes of the big tables are dropped during the load and
+rebuilt after it, as a bulk load should, then the tables are analysed.
+
+Default volume: 1,000,000 leads (sources, stages, owners, about one note
+each), 200,000 tickets with about three messages each, 50 staff and 20,000
+customers. Nothing is generated when the database already holds leads.
 """
 import argparse
 import datetime
 import random
 import time
 
-BATCH = 5000
+BATCH = 20_000
 SOURCES = ['website', 'google', 'facebook', 'referral', 'ivr', 'email',
-    'phone', 'walk_in', 'event']
+    'phone', 'walk_in', 'event', 'import']
 FIRST = ['Aarav', 'Aditi', 'Akash', 'Ananya', 'Deepak', 'Divya', 'Farhan',
     'Gauri', 'Harish', 'Isha', 'Karan', 'Lakshmi', 'Manoj', 'Nisha', 'Omkar',
     'Pooja', 'Rohan', 'Sanjana', 'Tarun', 'Uma', 'Varun', 'Zoya']
@@ -22,35 +29,82 @@ LAST = ['Agarwal', 'Bose', 'Chopra', 'Das', 'Fernandes', 'Ghosh', 'Iyer',
     'Kapoor', 'Kulkarni', 'Mehta', 'Naidu', 'Pillai', 'Rao', 'Saxena']
 COMPANIES = ['Sunrise Textiles', 'Bluewave Logistics', 'Greenleaf Organics',
     'Apex Engineering', 'Nimbus Software', 'Lotus Healthcare', 'Orbit Motors']
+TERRITORIES = ['Mumbai', 'Delhi', 'Bengaluru', 'Chennai', 'Pune', 'Kolkata']
 NOTES = ['Called, asked to call back next week.',
     'Interested in a demo for the sales team.',
     'Sent the proposal by email.', 'Budget approved, waiting for legal.',
     'Not interested for now.', 'Requested pricing for 50 seats.']
+SUBJECTS = ['Cannot log in to the portal', 'Invoice amount looks wrong',
+    'Delivery delayed', 'Request for a product demo',
+    'How do I export my data?', 'App crashes on start',
+    'Change of billing address', 'Refund not received']
+MESSAGES = ['Please find the screenshot attached.',
+    'We are looking into it and will update you today.',
+    'Thanks, that solved it.', 'Could you share your order number?',
+    'Escalated to the logistics team.']
 
 
 def log(message):
     print(f'[generate] {message}', flush=True)
 
 
-def insert(cursor, table, columns, rows):
-    for start in range(0, len(rows), BATCH):
-        cursor.execute(*table.insert(
-                [getattr(table, c) for c in columns],
-                rows[start:start + BATCH]))
+class Loader:
+    "Write many rows into a table: COPY on PostgreSQL, executemany else"
 
+    def __init__(self, transaction):
+        from trytond import backend
+        self.transaction = transaction
+        self.postgresql = backend.name == 'postgresql'
 
-def present(pool, name):
-    try:
-        pool.get(name)
-    except KeyError:
-        return False
-    return True
+    def write(self, table, columns, rows):
+        cursor = self.transaction.connection.cursor()
+        names = ', '.join(f'"{c}"' for c in columns)
+        count = 0
+        if self.postgresql:
+            with cursor.copy(
+                    f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return count
+        query = (f'INSERT INTO "{table}" ({names}) VALUES '
+            f'({", ".join("?" * len(columns))})')
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                cursor.executemany(query, batch)
+                count += len(batch)
+                batch = []
+        cursor.executemany(query, batch)
+        return count + len(batch)
+
+    def drop_indexes(self, table):
+        "Drop the secondary indexes of table, return what rebuilds them"
+        if not self.postgresql:
+            return []
+        cursor = self.transaction.connection.cursor()
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.tablename = %s AND NOT EXISTS ("
+            "SELECT 1 FROM pg_constraint c "
+            "WHERE c.conindid = (quote_ident(i.indexname))::regclass)",
+            (table,))
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        return [definition for _, definition in indexes]
+
+    def create_indexes(self, definitions):
+        cursor = self.transaction.connection.cursor()
+        for definition in definitions:
+            cursor.execute(definition)
 
 
 def create_staff(pool, count):
     User = pool.get('res.user')
     ModelData = pool.get('ir.model.data')
-    existing = User.search([('login', 'like', 'bench_%')])
+    existing = User.search([('login', 'like', 'bench_%')], order=[('id', 'ASC')])
     if existing:
         return existing
     rep = ModelData.get_id('autolead', 'group_sales_rep')
@@ -66,95 +120,176 @@ def create_staff(pool, count):
     return User.create(values)
 
 
-def generate_leads(pool, cursor, rng, count, owners, now):
+def minutes_ago(rng, now, span=525600):
+    return now - datetime.timedelta(minutes=rng.randrange(span))
+
+
+def generate_customers(loader, pool, count, now):
+    Party = pool.get('party.party')
+    columns = ['name', 'code', 'active', 'create_uid', 'create_date']
+    if 'customer_status' in Party._fields:
+        columns.append('customer_status')
+    rows = ([f'Customer {i}', f'BENCH{i}', True, 0, now, 'active'][
+            :len(columns)] for i in range(count))
+    loader.write(Party._table, columns, rows)
+    cursor = loader.transaction.connection.cursor()
+    table = Party.__table__()
+    cursor.execute(*table.select(table.id, where=table.code.like('BENCH%')))
+    return [i for i, in cursor]
+
+
+def generate_leads(loader, pool, rng, count, owners, now):
     from trytond.modules.autolead.normalize import normalize_company
     Lead = pool.get('autolead.lead')
-    table = Lead.__table__()
-    columns = ['name', 'company_name', 'email', 'email_key', 'phone',
-        'phone_key', 'company_key', 'source', 'owner', 'create_uid',
-        'create_date']
-    extra = {}
-    if 'stage' in Lead._fields:
-        Stage = pool.get('autolead.lead.stage')
-        stages = [s.id for s in Stage.search([])]
-        extra['stage'] = lambda: rng.choice(stages)
-    if 'status' in Lead._fields:
-        statuses = [k for k, _ in Lead._fields['status'].selection]
-        extra['status'] = lambda: rng.choice(statuses)
-    if 'active' in Lead._fields:
-        extra['active'] = lambda: True
-    columns += list(extra)
+    Stage = pool.get('autolead.lead.stage')
+    stages = [(s.id, s.kind) for s in Stage.search([])]
+    open_stages = [s for s in stages if s[1] == 'open'] or stages
     company_keys = {c: normalize_company(c) for c in COMPANIES}
-    log(f'inserting {count} leads')
-    start = time.perf_counter()
-    rows = []
-    for i in range(count):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        company = rng.choice(COMPANIES) if rng.random() < 0.6 else None
-        email = f'{first}.{last}.{i}@example.com'.lower()
-        digits = f'{9000000000 + i}'
-        owner = rng.choice(owners)
-        rows.append([
-                f'{first} {last}', company, email, email,
+    columns = ['name', 'company_name', 'email', 'email_key', 'phone',
+        'phone_key', 'company_key', 'source', 'territory', 'owner', 'stage',
+        'stage_kind', 'lead_kind', 'active', 'create_uid', 'create_date']
+
+    def rows():
+        for i in range(count):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            company = rng.choice(COMPANIES) if rng.random() < 0.6 else None
+            email = f'{first}.{last}.{i}@example.com'.lower()
+            digits = f'{6000000000 + i * 3}'
+            owner = rng.choice(owners)
+            # most leads sit in the open pipeline, a fifth are closed
+            stage, kind = rng.choice(
+                open_stages if rng.random() < 0.8 else stages)
+            yield [f'{first} {last}', company, email, email,
                 f'+91 {digits[:5]} {digits[5:]}', '+91' + digits,
-                company_keys.get(company), rng.choice(SOURCES), owner, owner,
-                now - datetime.timedelta(minutes=rng.randrange(525600))]
-            + [f() for f in extra.values()])
-        if len(rows) >= 50_000:
-            insert(cursor, table, columns, rows)
-            rows = []
-    insert(cursor, table, columns, rows)
+                company_keys.get(company), rng.choice(SOURCES),
+                rng.choice(TERRITORIES), owner, stage, kind, 'new', True,
+                owner, minutes_ago(rng, now)]
+    log(f'inserting {count:,} leads')
+    start = time.perf_counter()
+    loader.write(Lead._table, columns, rows())
     log(f'leads: {count / (time.perf_counter() - start):,.0f} rows/s')
 
 
-def generate_notes(pool, cursor, rng, per_lead, now):
-    if not present(pool, 'autolead.lead.note'):
-        log('no autolead.lead.note model: notes skipped')
-        return
-    Note = pool.get('autolead.lead.note')
+def generate_notes(loader, pool, rng, now):
     Lead = pool.get('autolead.lead')
+    Note = pool.get('autolead.lead.note')
+    cursor = loader.transaction.connection.cursor()
     lead = Lead.__table__()
-    table = Note.__table__()
-    text_field = next(
-        (n for n in ['text', 'body', 'note', 'comment']
-            if n in Note._fields), None)
     cursor.execute(*lead.select(lead.id, lead.owner))
-    leads = list(cursor)
-    columns = ['lead', text_field, 'create_uid', 'create_date']
-    if 'author' in Note._fields:
-        columns.append('author')
-    if 'date' in Note._fields:
-        columns.append('date')
-    rows = []
-    for lead_id, owner in leads:
-        for _ in range(rng.randrange(per_lead * 2 + 1)):
-            when = now - datetime.timedelta(minutes=rng.randrange(525600))
-            row = [lead_id, rng.choice(NOTES), owner, when]
-            if 'author' in columns:
-                row.append(owner)
-            if 'date' in columns:
-                row.append(when.date()
-                    if Note._fields['date']._type == 'date' else when)
-            rows.append(row)
-        if len(rows) >= 50_000:
-            insert(cursor, table, columns, rows)
-            rows = []
-    insert(cursor, table, columns, rows)
-    log('notes inserted')
+    leads = cursor.fetchall()
+
+    def rows():
+        for lead_id, owner in leads:
+            for _ in range(rng.randrange(3)):
+                when = minutes_ago(rng, now)
+                yield [lead_id, owner, when, rng.choice(NOTES), owner, when]
+    start = time.perf_counter()
+    count = loader.write(Note._table,
+        ['lead', 'author', 'date', 'text', 'create_uid', 'create_date'],
+        rows())
+    log(f'{count:,} notes: {count / (time.perf_counter() - start):,.0f} '
+        'rows/s')
 
 
-def generate_customers(pool, cursor, count, now):
-    Party = pool.get('party.party')
-    table = Party.__table__()
-    cursor.execute(*table.select(table.id, where=table.code.like('BENCH%'),
-            limit=1))
-    if cursor.fetchone():
+def generate_tickets(loader, pool, rng, count, customers, agents, now):
+    Ticket = pool.get('autolead.ticket')
+    Message = pool.get('autolead.ticket.message')
+    if not customers or not count:
         return
-    rows = [[f'Customer {i}', f'BENCH{i}', True, 0, now]
-        for i in range(count)]
-    insert(cursor, table, ['name', 'code', 'active', 'create_uid',
-            'create_date'], rows)
-    log(f'{count} customers inserted')
+    states = ['new', 'accepted', 'accepted', 'resolved', 'resolved',
+        'resolved', 'rejected', 'reopened']
+    priorities = [k for k, _ in Ticket._fields['priority'].selection]
+
+    def rows():
+        for i in range(count):
+            state = rng.choice(states)
+            created = minutes_ago(rng, now)
+            agent = rng.choice(agents) if state != 'new' else None
+            yield [f'BT{i:07d}', rng.choice(SUBJECTS),
+                'Reported from the portal.', rng.choice(priorities),
+                rng.choice(customers), state, agent,
+                created + datetime.timedelta(hours=1) if agent else None,
+                created + datetime.timedelta(hours=4),
+                created + datetime.timedelta(days=2), 0, created]
+    start = time.perf_counter()
+    loader.write(Ticket._table, ['number', 'subject', 'description',
+            'priority', 'customer', 'state', 'accepted_by', 'accepted_at',
+            'response_due', 'resolution_due', 'create_uid', 'create_date'],
+        rows())
+    cursor = loader.transaction.connection.cursor()
+    ticket = Ticket.__table__()
+    cursor.execute(*ticket.select(ticket.id, ticket.accepted_by,
+            ticket.create_date, where=ticket.number.like('BT%')))
+    tickets = cursor.fetchall()
+
+    def messages():
+        for ticket_id, agent, created in tickets:
+            for n in range(1 + rng.randrange(5)):
+                when = created + datetime.timedelta(minutes=30 * n)
+                by_agent = agent and n % 2
+                yield [ticket_id, agent if by_agent else None,
+                    None if by_agent else 'customer@example.com',
+                    when, rng.choice(MESSAGES), False, 0, when]
+    written = loader.write(Message._table, ['ticket', 'author_user',
+            'author_email', 'date', 'body', 'internal', 'create_uid',
+            'create_date'], messages())
+    log(f'{count:,} tickets, {written:,} messages in '
+        f'{time.perf_counter() - start:.0f} s')
+
+
+def generate(database, leads, tickets, staff, customers, seed=8):
+    "Fill database; return the seconds it took, None when already filled"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    pool = Pool(database)
+    pool.init()
+    rng = random.Random(seed)
+    now = datetime.datetime.now()
+    start = time.perf_counter()
+    with Transaction().start(database, 0, context={}) as transaction:
+        Lead = pool.get('autolead.lead')
+        if Lead.search([], limit=1):
+            log('the database already holds leads: nothing generated')
+            return None
+        users = create_staff(pool, staff)
+        owners = [u.id for u in users[10:]] or [u.id for u in users]
+        agents = [u.id for u in users[2:10]] or owners
+        loader = Loader(transaction)
+        rebuild = []
+        for model in ['autolead.lead', 'autolead.lead.note',
+                'autolead.ticket', 'autolead.ticket.message']:
+            rebuild += loader.drop_indexes(pool.get(model)._table)
+        party_ids = generate_customers(loader, pool, customers, now)
+        generate_leads(loader, pool, rng, leads, owners, now)
+        generate_notes(loader, pool, rng, now)
+        generate_tickets(
+            loader, pool, rng, tickets, party_ids, agents, now)
+        if rebuild:
+            index_start = time.perf_counter()
+            cursor = transaction.connection.cursor()
+            cursor.execute("SET maintenance_work_mem = '256MB'")
+            loader.create_indexes(rebuild)
+            log(f'{len(rebuild)} indexes rebuilt in '
+                f'{time.perf_counter() - index_start:.0f} s')
+        transaction.commit()
+    if loader.postgresql:
+        # VACUUM sets the visibility map the index-only scans (counts) need
+        with Transaction().start(
+                database, 0, autocommit=True) as transaction:
+            cursor = transaction.connection.cursor()
+            for model in ['party.party', 'autolead.lead',
+                    'autolead.lead.note', 'autolead.ticket',
+                    'autolead.ticket.message']:
+                cursor.execute(
+                    f'VACUUM ANALYZE "{pool.get(model)._table}"')
+    else:
+        with Transaction().start(database, 0) as transaction:
+            transaction.connection.cursor().execute('ANALYZE')
+            transaction.commit()
+    elapsed = time.perf_counter() - start
+    log(f'done in {elapsed:.0f} s')
+    return elapsed
 
 
 def main():
@@ -162,37 +297,17 @@ def main():
     parser.add_argument('-c', '--config', required=True)
     parser.add_argument('-d', '--database', required=True)
     parser.add_argument('--leads', type=int, default=1_000_000)
-    parser.add_argument('--notes-per-lead', type=int, default=1)
+    parser.add_argument('--tickets', type=int, default=None,
+        help="default: a fifth of the leads")
     parser.add_argument('--staff', type=int, default=50)
     parser.add_argument('--customers', type=int, default=20_000)
     parser.add_argument('--seed', type=int, default=8)
     args = parser.parse_args()
-
     from trytond import config
     config.update_etc(args.config)
-    from trytond.pool import Pool
-    from trytond.transaction import Transaction
-
-    pool = Pool(args.database)
-    pool.init()
-    rng = random.Random(args.seed)
-    now = datetime.datetime.now()
-    with Transaction().start(args.database, 0, context={}) as transaction:
-        staff = create_staff(pool, args.staff)
-        owners = [u.id for u in staff[10:]]
-        cursor = transaction.connection.cursor()
-        generate_customers(pool, cursor, args.customers, now)
-        Lead = pool.get('autolead.lead')
-        if not Lead.search([], limit=1):
-            generate_leads(pool, cursor, rng, args.leads, owners, now)
-            generate_notes(pool, cursor, rng, args.notes_per_lead, now)
-        transaction.commit()
-    from trytond import backend
-    if backend.name == 'postgresql':
-        with Transaction().start(args.database, 0) as transaction:
-            transaction.connection.cursor().execute('ANALYZE')
-            transaction.commit()
-    log('done')
+    tickets = args.tickets if args.tickets is not None else args.leads // 5
+    generate(args.database, args.leads, tickets, args.staff,
+        args.customers, args.seed)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 """A small JSON-RPC client speaking to trytond the way sao does."""
 import base64
+import gzip
 import json
 import time
 import urllib.request
@@ -25,13 +26,19 @@ class Session:
 
     def _post(self, method, params, auth):
         body = json.dumps({'id': 1, 'method': method, 'params': params})
+        # a browser accepts gzip, and trytond then sends a long answer in
+        # a few compressed chunks instead of one write per JSON token
         request = urllib.request.Request(
             self.url + 'rpc/', data=body.encode(),
-            headers={'Content-Type': 'application/json'})
+            headers={'Content-Type': 'application/json',
+                'Accept-Encoding': 'gzip'})
         if auth:
             request.add_header('Authorization', auth)
         with urllib.request.urlopen(request, timeout=60) as response:
-            data = json.loads(response.read())
+            content = response.read()
+            if response.headers.get('Content-Encoding') == 'gzip':
+                content = gzip.decompress(content)
+            data = json.loads(content)
         if data.get('error'):
             raise RPCError(data['error'])
         return data['result']

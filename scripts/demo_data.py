@@ -102,13 +102,35 @@ def create_database(name):
     database = backend.Database()
     database.connect()
     if name in database.list():
+        enable_trigram(name)
         return False
     connection = database.get_connection(autocommit=True)
     try:
         database.create(connection, name)
     finally:
         database.put_connection(connection)
+    enable_trigram(name)
     return True
+
+
+def enable_trigram(name):
+    """Let PostgreSQL build the trigram indexes of the search box: Tryton
+    creates them only when pg_trgm is in the database before activation"""
+    from trytond import backend
+
+    if backend.name != 'postgresql':
+        return
+    import psycopg
+    database = backend.Database(name).connect()
+    connection = database.get_connection(autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+    except psycopg.Error as exception:
+        print(f"[autolead] pg_trgm unavailable, search without trigram "
+            f"indexes: {exception}")
+    finally:
+        database.put_connection(connection)
 
 
 def load_demo(leads=300, seed=2026):

@@ -31,6 +31,24 @@ def _pg_drop_cache_templates():
                 database.drop(transaction.connection, name)
 
 
+def _pg_trigram_on_create():
+    "Give the test databases pg_trgm before activation, as the launcher does"
+    from trytond import backend
+
+    init = backend.Database.init
+
+    def init_with_trigram(self):
+        connection = self.get_connection()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+            connection.commit()
+        finally:
+            self.put_connection(connection)
+        return init(self)
+    backend.Database.init = init_with_trigram
+
+
 def main(names):
     uri = os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
     postgresql = uri.startswith('postgresql')
@@ -42,6 +60,7 @@ def main(names):
 
     from trytond.tests import test_tryton  # noqa: F401 sets up the pool
     if postgresql:
+        _pg_trigram_on_create()
         _pg_drop_cache_templates()
 
     loader = unittest.TestLoader()

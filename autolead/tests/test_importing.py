@@ -4,7 +4,8 @@ import unittest
 
 from trytond.modules.autolead.importing import (
     LeadFile, Target, fast_email_key, read_table)
-from trytond.modules.autolead.normalize import normalize_email
+from trytond.modules.autolead.normalize import (
+    InvalidPhone, _parse_phone, normalize_email, normalize_phone)
 
 TARGETS = [
     Target('name', "Name", required=True),
@@ -116,3 +117,20 @@ class ImportingTestCase(unittest.TestCase):
                 'ünicode@example.com', 'a@b.test']:
             self.assertEqual(
                 fast_email_key(address), normalize_email(address), address)
+
+    def test_fast_phone_key_agrees(self):
+        "The fast path for Indian mobiles gives the key phonenumbers gives"
+        for number in [
+                '+91 98450 12345', '+919845012345', '09845012345',
+                '9845012345', '98450-12345', '+91.98450.12345',
+                '+91 58450 12345', '9845012', '+1 415 555 0100',
+                '+91 98450 123456', '091 98450 12345']:
+            try:
+                expected = _parse_phone.__wrapped__(number, 'IN')
+            except InvalidPhone:
+                expected = InvalidPhone
+            try:
+                key = normalize_phone(number)
+            except InvalidPhone:
+                key = InvalidPhone
+            self.assertEqual(key, expected, number)

@@ -149,6 +149,24 @@ class LeadTestCase(unittest.TestCase):
             [bina, asha])
 
     @with_transaction()
+    def test_search_box_by_contact_key(self):
+        "A whole email or phone typed in the search box finds the lead"
+        Lead = Pool().get('autolead.lead')
+        asha, _ = Lead.create([{
+                    'name': "Asha", 'email': 'Asha.Rao@Example.com',
+                    'phone': '+91 98450 12345',
+                    }, {
+                    'name': "Bina", 'email': 'bina@example.com',
+                    }])
+
+        for text in ['asha.rao@example.com', '%ASHA.RAO@example.com%',
+                '098450 12345', '%+919845012345%', '%Asha%', '%98450 1%']:
+            self.assertEqual(
+                Lead.search([('rec_name', 'ilike', text)]), [asha], text)
+        self.assertEqual(
+            Lead.search([('rec_name', 'ilike', '%nobody@example.com%')]), [])
+
+    @with_transaction()
     def test_saved_filters(self):
         "The filter tabs of the Leads action select the expected leads"
         pool = Pool()
