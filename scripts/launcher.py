@@ -261,7 +261,9 @@ def command_run(args):
     meera / meera-demo        Sales Representative
     arjun / arjun-demo        Sales Representative
     support / support-demo    Customer Support
-  Customer web users (email / password):
+    rohit / rohit-demo        Customer Support
+    supportlead / supportlead-demo  Support Lead
+  Customer web users (email / password), on the portal:
     priya@customer.example / customer-demo
     rahul@customer.example / customer-demo
 """, flush=True)

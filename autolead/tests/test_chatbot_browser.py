@@ -1,4 +1,6 @@
 """The chatbot widget on a page, in a real headless Chromium"""
+import re
+
 from .live_server import BrowserTestCase
 
 
@@ -28,3 +30,25 @@ class ChatbotBrowserTestCase(BrowserTestCase):
         box.get_by_text("send your question to our team",
             exact=False).wait_for()
         self.screenshot(page, 'chatbot_widget')
+
+    def test_customer_asks_about_her_tickets(self):
+        "On the portal a signed-in customer hears about her tickets only"
+        portal = f'{self.server.url}/{self.server.database}/portal'
+        page = self.new_page(width=1024, height=700)
+        page.goto(portal + '/signin')
+        page.get_by_label('Email').fill('priya@customer.example')
+        page.get_by_label('Password').fill('customer-demo')
+        page.get_by_role('button', name='Sign in').click()
+        page.get_by_role('heading', name='My tickets').wait_for()
+        hers = set(re.findall(r'TCK\d+', page.content()))
+
+        page.get_by_role('button', name='Questions? Ask us').click()
+        box = page.get_by_role('dialog', name='Questions? Ask us')
+        question = box.get_by_role('textbox')
+        question.fill("Where is my ticket?")
+        question.press('Enter')
+        box.get_by_text(re.compile(
+                r'Ticket TCK\d+|no open ticket')).first.wait_for()
+        answered = set(re.findall(r'TCK\d+', box.inner_text()))
+        self.assertLessEqual(answered, hers)
+        self.screenshot(page, 'chatbot_portal_customer')
