@@ -1,0 +1,584 @@
+import datetime
+from decimal import Decimal
+
+from sql import Literal, Null, Union
+from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Case, Coalesce, NullIf
+from sql.functions import DateTrunc
+
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If
+from trytond.report import Report
+from trytond.transaction import Transaction
+from trytond.wizard import (
+    Button, StateReport, StateTransition, StateView, Wizard)
+
+from . import exporting
+from .lead import SOURCES, STAGE_KINDS, is_manager
+
+PERIODS = [
+    ('hour', "Hour"),
+    ('day', "Day"),
+    ('month', "Month"),
+    ]
+# The reports that can be exported and scheduled, in menu order
+REPORTS = [
+    ('autolead.reporting.lead.daily', "Leads per Owner and Period"),
+    ('autolead.reporting.lead.source', "Leads by Source"),
+    ('autolead.reporting.lead.stage', "Pipeline by Stage"),
+    ('autolead.reporting.rep', "Conversion by Representative"),
+    ('autolead.reporting.performance', "Performance per User"),
+    ('autolead.reporting.campaign', "Campaign Efficiency"),
+    ('autolead.reporting.ticket', "Tickets by State"),
+    ('autolead.reporting.target', "Targets vs Actual"),
+    ]
+
+
+def _today():
+    Date = Pool().get('ir.date')
+    return Date.today()
+
+
+def _bounds(column):
+    "The condition keeping the datetime column inside the context period"
+    context = Transaction().context
+    condition = Literal(True)
+    if context.get('from_date'):
+        condition &= column >= datetime.datetime.combine(
+            context['from_date'], datetime.time.min)
+    if context.get('to_date'):
+        condition &= column < datetime.datetime.combine(
+            context['to_date'] + datetime.timedelta(days=1),
+            datetime.time.min)
+    return condition
+
+
+def _own(column):
+    "The condition keeping a sales representative to their own figures"
+    if is_manager():
+        return Literal(True)
+    return column == Transaction().user
+
+
+def _period():
+    return Transaction().context.get('period') or 'day'
+
+
+def _rate(part, whole):
+    return part * Literal(100.0) / NullIf(whole, 0)
+
+
+class Context(ModelView):
+    __name__ = 'autolead.reporting.context'
+
+    from_date = fields.Date(
+        "From Date",
+        domain=[
+            If(Eval('to_date') & Eval('from_date'),
+                ('from_date', '<=', Eval('to_date')),
+                ()),
+            ])
+    to_date = fields.Date(
+        "To Date",
+        domain=[
+            If(Eval('from_date') & Eval('to_date'),
+                ('to_date', '>=', Eval('from_date')),
+                ()),
+            ])
+    period = fields.Selection(PERIODS, "Period", required=True, sort=False)
+
+    @classmethod
+    def default_from_date(cls):
+        if 'from_date' in Transaction().context:
+            return Transaction().context['from_date']
+        return _today() - datetime.timedelta(days=30)
+
+    @classmethod
+    def default_to_date(cls):
+        if 'to_date' in Transaction().context:
+            return Transaction().context['to_date']
+        return _today()
+
+    @classmethod
+    def default_period(cls):
+        return Transaction().context.get('period', 'day')
+
+
+def report_title(name):
+    return dict(Pool().get('autolead.reporting.export.start')
+        .report.selection)[name]
+
+
+def report_table(name, context):
+    """Return the title, headers and rows of the report name computed with
+    the context (from_date, to_date, period), as the current user sees it"""
+    pool = Pool()
+    Model = pool.get(name)
+    with Transaction().set_context(context):
+        records = Model.search([])
+        definitions = Model.fields_get(Model._export_fields)
+        headers = [definitions[f]['string'] for f in Model._export_fields]
+        rows = []
+        for record in records:
+            row = []
+            for fname in Model._export_fields:
+                value = getattr(record, fname)
+                definition = definitions[fname]
+                if definition['type'] == 'many2one':
+                    value = value.rec_name if value else None
+                elif definition['type'] == 'selection':
+                    value = dict(definition['selection']).get(value, value)
+                row.append(value)
+            rows.append(row)
+    return report_title(name), headers, rows
+
+
+def report_file(name, format_, context, table=None):
+    "Return the file name and content of the report exported to format_"
+    title, headers, rows = table or report_table(name, context)
+    if format_ == 'xlsx':
+        content = exporting.to_xlsx(title, headers, rows)
+    else:
+        content = exporting.to_csv(headers, rows)
+    filename = '%s-%s.%s' % (
+        name.rsplit('.', 1)[-1].replace('_', '-'),
+        context.get('to_date') or _today(), format_)
+    return filename, content
+
+
+class Reporting(ModelSQL, ModelView):
+    "Read-only figures computed in SQL by table_query"
+    # The fields written to CSV, Excel and PDF exports, in order
+    _export_fields = []
+
+
+
+class LeadDaily(Reporting):
+    "Leads created per owner and period"
+    __name__ = 'autolead.reporting.lead.daily'
+
+    date = fields.Date("Date")
+    owner = fields.Many2One('res.user', "Owner")
+    leads = fields.Integer("Leads")
+    value = fields.Numeric("Expected Value", digits=(16, 2))
+    _export_fields = ['date', 'owner', 'leads', 'value']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('owner', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        lead = Pool().get('autolead.lead').__table__()
+        date = cls.date.sql_cast(DateTrunc(_period(), lead.create_date))
+        return lead.select(
+            Min(lead.id).as_('id'),
+            date.as_('date'),
+            lead.owner.as_('owner'),
+            Count(Literal('*')).as_('leads'),
+            cls.value.sql_cast(
+                Sum(Coalesce(lead.expected_value, 0))).as_('value'),
+            where=_bounds(lead.create_date) & _own(lead.owner),
+            group_by=[date, lead.owner])
+
+
+class _LeadOutcome(Reporting):
+    leads = fields.Integer("Leads")
+    open = fields.Integer("Open")
+    won = fields.Integer("Won")
+    lost = fields.Integer("Lost")
+    revenue = fields.Numeric(
+        "Revenue", digits=(16, 2),
+        help="The expected value of the won leads.")
+    conversion = fields.Float(
+        "Conversion Rate", digits=(3, 1),
+        help="The percentage of leads won.")
+
+    @classmethod
+    def _outcome_columns(cls, lead):
+        def kind(name):
+            return Sum(Case((lead.stage_kind == name, 1), else_=0))
+        return [
+            Min(lead.id).as_('id'),
+            Count(Literal('*')).as_('leads'),
+            kind('open').as_('open'),
+            kind('won').as_('won'),
+            kind('lost').as_('lost'),
+            cls.revenue.sql_cast(Sum(Case(
+                        (lead.stage_kind == 'won',
+                            Coalesce(lead.expected_value, 0)),
+                        else_=0))).as_('revenue'),
+            cls.conversion.sql_cast(
+                _rate(kind('won'), Count(Literal('*')))).as_('conversion'),
+            ]
+
+
+class LeadSource(_LeadOutcome):
+    "Leads of the period by source"
+    __name__ = 'autolead.reporting.lead.source'
+
+    source = fields.Selection(SOURCES, "Source", sort=False)
+    _export_fields = [
+        'source', 'leads', 'open', 'won', 'lost', 'revenue', 'conversion']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('leads', 'DESC'), ('source', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        lead = Pool().get('autolead.lead').__table__()
+        return lead.select(
+            *cls._outcome_columns(lead),
+            lead.source.as_('source'),
+            where=_bounds(lead.create_date) & _own(lead.owner),
+            group_by=[lead.source])
+
+
+class Representative(_LeadOutcome):
+    "Leads of the period by owner: status and conversion"
+    __name__ = 'autolead.reporting.rep'
+
+    owner = fields.Many2One('res.user', "Owner")
+    _export_fields = [
+        'owner', 'leads', 'open', 'won', 'lost', 'revenue', 'conversion']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('revenue', 'DESC'), ('owner', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        lead = Pool().get('autolead.lead').__table__()
+        return lead.select(
+            *cls._outcome_columns(lead),
+            lead.owner.as_('owner'),
+            where=_bounds(lead.create_date) & _own(lead.owner),
+            group_by=[lead.owner])
+
+
+class Campaign(_LeadOutcome):
+    "Leads of the period by campaign"
+    __name__ = 'autolead.reporting.campaign'
+
+    campaign = fields.Many2One('autolead.campaign', "Campaign")
+    _export_fields = [
+        'campaign', 'leads', 'open', 'won', 'lost', 'revenue', 'conversion']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('revenue', 'DESC'), ('campaign', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        lead = Pool().get('autolead.lead').__table__()
+        return lead.select(
+            *cls._outcome_columns(lead),
+            lead.campaign.as_('campaign'),
+            where=(_bounds(lead.create_date) & _own(lead.owner)
+                & (lead.campaign != Null)),
+            group_by=[lead.campaign])
+
+
+class LeadStage(Reporting):
+    "The pipeline as it stands: leads by stage"
+    __name__ = 'autolead.reporting.lead.stage'
+
+    stage = fields.Many2One('autolead.lead.stage', "Stage")
+    stage_kind = fields.Selection(STAGE_KINDS, "Status")
+    sequence = fields.Integer("Sequence")
+    probability = fields.Integer("Probability")
+    leads = fields.Integer("Leads")
+    value = fields.Numeric("Value", digits=(16, 2))
+    weighted_value = fields.Numeric(
+        "Weighted Value", digits=(16, 2),
+        help="The value multiplied by the probability of the stage.")
+    _export_fields = [
+        'stage', 'stage_kind', 'probability', 'leads', 'value',
+        'weighted_value']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('sequence', 'ASC NULLS FIRST'), ('stage', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        lead = pool.get('autolead.lead').__table__()
+        stage = pool.get('autolead.lead.stage').__table__()
+        value = Sum(Coalesce(lead.expected_value, 0))
+        return lead.join(stage, condition=lead.stage == stage.id).select(
+            stage.id.as_('id'),
+            stage.id.as_('stage'),
+            stage.kind.as_('stage_kind'),
+            stage.sequence.as_('sequence'),
+            stage.probability.as_('probability'),
+            Count(Literal('*')).as_('leads'),
+            cls.value.sql_cast(value).as_('value'),
+            cls.weighted_value.sql_cast(
+                value * stage.probability / Literal(100.0)).as_(
+                'weighted_value'),
+            where=_own(lead.owner),
+            group_by=[
+                stage.id, stage.kind, stage.sequence, stage.probability])
+
+
+class Performance(Reporting):
+    "What each user did per hour, day or month"
+    __name__ = 'autolead.reporting.performance'
+
+    date = fields.DateTime("Date")
+    user = fields.Many2One('res.user', "User")
+    calls = fields.Integer("Calls Made")
+    emails = fields.Integer("Emails Sent")
+    meetings = fields.Integer("Meetings")
+    deals = fields.Integer("Deals Closed")
+    revenue = fields.Numeric("Revenue", digits=(16, 2))
+    _export_fields = [
+        'date', 'user', 'calls', 'emails', 'meetings', 'deals', 'revenue']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('user', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        call = pool.get('autolead.call').__table__()
+        interaction = pool.get('autolead.lead.interaction').__table__()
+        appointment = pool.get('autolead.appointment').__table__()
+        lead = pool.get('autolead.lead').__table__()
+
+        # Each source row gets a key unique across the union, so that the
+        # smallest key of a group is a stable id
+        def activity(table, user, moment, kind, revenue=Literal(0),
+                where=Literal(True)):
+            flags = [Literal(int(kind == k)).as_(k)
+                for k in ['calls', 'emails', 'meetings', 'deals']]
+            return table.select(
+                (table.id * 4 + ['calls', 'emails', 'meetings', 'deals']
+                    .index(kind)).as_('key'),
+                user.as_('user'), moment.as_('moment'), *flags,
+                revenue.as_('revenue'),
+                where=where & _bounds(moment) & _own(user))
+
+        union = Union(
+            activity(call, call.caller, call.done_at, 'calls',
+                where=call.state == 'done'),
+            activity(interaction, interaction.user, interaction.date,
+                'emails', where=(interaction.type == 'email')
+                & (interaction.direction == 'outbound')),
+            activity(appointment, appointment.organizer, appointment.start,
+                'meetings', where=appointment.state != 'cancelled'),
+            activity(lead, lead.owner, lead.closed_at, 'deals',
+                revenue=Coalesce(lead.expected_value, 0),
+                where=lead.stage_kind == 'won'),
+            all_=True)
+        date = cls.date.sql_cast(DateTrunc(_period(), union.moment))
+        return union.select(
+            Min(union.key).as_('id'),
+            date.as_('date'),
+            union.user.as_('user'),
+            Sum(union.calls).as_('calls'),
+            Sum(union.emails).as_('emails'),
+            Sum(union.meetings).as_('meetings'),
+            Sum(union.deals).as_('deals'),
+            cls.revenue.sql_cast(Sum(union.revenue)).as_('revenue'),
+            group_by=[date, union.user])
+
+
+class Ticket(Reporting):
+    "Tickets raised per period by state, with SLA breaches"
+    __name__ = 'autolead.reporting.ticket'
+
+    date = fields.Date("Date")
+    state = fields.Selection('get_states', "State")
+    tickets = fields.Integer("Tickets")
+    breached = fields.Integer("SLA Breached")
+    _export_fields = ['date', 'state', 'tickets', 'breached']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('state', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def get_states(cls):
+        Ticket = Pool().get('autolead.ticket')
+        return Ticket._fields['state'].selection
+
+    @classmethod
+    def table_query(cls):
+        Ticket = Pool().get('autolead.ticket')
+        ticket = Ticket.__table__()
+        breached = Ticket._breached_condition(
+            ticket, datetime.datetime.now())
+        date = cls.date.sql_cast(DateTrunc(_period(), ticket.create_date))
+        return ticket.select(
+            Min(ticket.id).as_('id'),
+            date.as_('date'),
+            ticket.state.as_('state'),
+            Count(Literal('*')).as_('tickets'),
+            Sum(Case((breached, 1), else_=0)).as_('breached'),
+            where=_bounds(ticket.create_date),
+            group_by=[date, ticket.state])
+
+
+class Lead(metaclass=PoolMeta):
+    __name__ = 'autolead.lead'
+
+    closed_at = fields.DateTime(
+        "Closed At", readonly=True,
+        help="When the lead was won or lost.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.closed_at, Index.Range()),
+                where=t.closed_at != Null))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if 'stage_kind' in values:
+            values['closed_at'] = (datetime.datetime.now()
+                if values['stage_kind'] in {'won', 'lost'} else None)
+        return values
+
+
+class Export(Wizard):
+    "Export a report to CSV, Excel or PDF"
+    __name__ = 'autolead.reporting.export'
+    start = StateView('autolead.reporting.export.start',
+        'autolead.reporting_export_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Export", 'export', 'tryton-ok', default=True),
+            ])
+    export = StateTransition()
+    result = StateView('autolead.reporting.export.result',
+        'autolead.reporting_export_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+    print_ = StateReport('autolead.reporting.print')
+
+    def default_start(self, fields):
+        context = Transaction().context
+        values = {}
+        if context.get('active_model') in dict(REPORTS):
+            values['report'] = context['active_model']
+        for name in ['from_date', 'to_date', 'period']:
+            if context.get(name):
+                values[name] = context[name]
+        return values
+
+    def transition_export(self):
+        if self.start.format == 'pdf':
+            return 'print_'
+        return 'result'
+
+    def default_result(self, fields):
+        filename, content = report_file(
+            self.start.report, self.start.format, self.start.report_context)
+        return {
+            'file': content,
+            'filename': filename,
+            }
+
+    def do_print_(self, action):
+        return action, {
+            'report': self.start.report,
+            'context': self.start.report_context,
+            }
+
+
+class ExportStart(ModelView):
+    __name__ = 'autolead.reporting.export.start'
+
+    report = fields.Selection(REPORTS, "Report", required=True, sort=False)
+    format = fields.Selection([
+            ('csv', "CSV"),
+            ('xlsx', "Excel"),
+            ('pdf', "PDF"),
+            ], "Format", required=True, sort=False)
+    from_date = fields.Date("From Date")
+    to_date = fields.Date("To Date")
+    period = fields.Selection(PERIODS, "Period", required=True, sort=False)
+
+    @classmethod
+    def default_format(cls):
+        return 'xlsx'
+
+    @classmethod
+    def default_from_date(cls):
+        return _today() - datetime.timedelta(days=30)
+
+    @classmethod
+    def default_to_date(cls):
+        return _today()
+
+    @classmethod
+    def default_period(cls):
+        return 'day'
+
+    @property
+    def report_context(self):
+        return {
+            'from_date': self.from_date,
+            'to_date': self.to_date,
+            'period': self.period,
+            }
+
+
+class ExportResult(ModelView):
+    __name__ = 'autolead.reporting.export.result'
+
+    file = fields.Binary("File", filename='filename', readonly=True)
+    filename = fields.Char("File Name", readonly=True)
+
+
+class Print(Report):
+    "A report as an HTML page that weasyprint turns into a PDF"
+    __name__ = 'autolead.reporting.print'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        report_context = data.get('context') or {}
+        for name in ['from_date', 'to_date']:
+            if isinstance(report_context.get(name), str):
+                report_context[name] = datetime.date.fromisoformat(
+                    report_context[name])
+        title, headers, rows = report_table(data['report'], report_context)
+        context['title'] = title
+        context['headers'] = headers
+        context['rows'] = rows
+        context['from_date'] = report_context.get('from_date')
+        context['to_date'] = report_context.get('to_date')
+        context['format_value'] = cls.format_value
+        return context
+
+    @classmethod
+    def format_value(cls, value):
+        Lang = Pool().get('ir.lang')
+        lang = Lang.get()
+        if value is None:
+            return ''
+        if isinstance(value, datetime.datetime):
+            return lang.strftime(value, '%x %H:%M')
+        if isinstance(value, datetime.date):
+            return lang.strftime(value)
+        if isinstance(value, float):
+            return lang.format('%.1f', value)
+        if isinstance(value, (int, Decimal)):
+            return lang.format_number(value)
+        return str(value)
