@@ -65,6 +65,13 @@ def _period():
     return Transaction().context.get('period') or 'day'
 
 
+def _truncate(field, column):
+    """The column truncated to the period of the context, cast for field.
+    It is computed in a sub-query and grouped by its name because
+    PostgreSQL does not match two expressions with distinct parameters."""
+    return field.sql_cast(DateTrunc(_period(), column))
+
+
 def _rate(part, whole):
     return part * Literal(100.0) / NullIf(whole, 0)
 
@@ -172,16 +179,18 @@ class LeadDaily(Reporting):
     @classmethod
     def table_query(cls):
         lead = Pool().get('autolead.lead').__table__()
-        date = cls.date.sql_cast(DateTrunc(_period(), lead.create_date))
-        return lead.select(
-            Min(lead.id).as_('id'),
-            date.as_('date'),
-            lead.owner.as_('owner'),
+        dated = lead.select(
+            lead.id, lead.owner, lead.expected_value,
+            _truncate(cls.date, lead.create_date).as_('date'),
+            where=_bounds(lead.create_date) & _own(lead.owner))
+        return dated.select(
+            Min(dated.id).as_('id'),
+            dated.date.as_('date'),
+            dated.owner.as_('owner'),
             Count(Literal('*')).as_('leads'),
             cls.value.sql_cast(
-                Sum(Coalesce(lead.expected_value, 0))).as_('value'),
-            where=_bounds(lead.create_date) & _own(lead.owner),
-            group_by=[date, lead.owner])
+                Sum(Coalesce(dated.expected_value, 0))).as_('value'),
+            group_by=[dated.date, dated.owner])
 
 
 class _LeadOutcome(Reporting):
@@ -382,17 +391,20 @@ class Performance(Reporting):
                 revenue=Coalesce(lead.expected_value, 0),
                 where=lead.stage_kind == 'won'),
             all_=True)
-        date = cls.date.sql_cast(DateTrunc(_period(), union.moment))
-        return union.select(
-            Min(union.key).as_('id'),
-            date.as_('date'),
-            union.user.as_('user'),
-            Sum(union.calls).as_('calls'),
-            Sum(union.emails).as_('emails'),
-            Sum(union.meetings).as_('meetings'),
-            Sum(union.deals).as_('deals'),
-            cls.revenue.sql_cast(Sum(union.revenue)).as_('revenue'),
-            group_by=[date, union.user])
+        dated = union.select(
+            union.key, union.user, union.calls, union.emails,
+            union.meetings, union.deals, union.revenue,
+            _truncate(cls.date, union.moment).as_('date'))
+        return dated.select(
+            Min(dated.key).as_('id'),
+            dated.date.as_('date'),
+            dated.user.as_('user'),
+            Sum(dated.calls).as_('calls'),
+            Sum(dated.emails).as_('emails'),
+            Sum(dated.meetings).as_('meetings'),
+            Sum(dated.deals).as_('deals'),
+            cls.revenue.sql_cast(Sum(dated.revenue)).as_('revenue'),
+            group_by=[dated.date, dated.user])
 
 
 class Ticket(Reporting):
@@ -421,15 +433,18 @@ class Ticket(Reporting):
         ticket = Ticket.__table__()
         breached = Ticket._breached_condition(
             ticket, datetime.datetime.now())
-        date = cls.date.sql_cast(DateTrunc(_period(), ticket.create_date))
-        return ticket.select(
-            Min(ticket.id).as_('id'),
-            date.as_('date'),
-            ticket.state.as_('state'),
+        dated = ticket.select(
+            ticket.id, ticket.state,
+            Case((breached, 1), else_=0).as_('breached'),
+            _truncate(cls.date, ticket.create_date).as_('date'),
+            where=_bounds(ticket.create_date))
+        return dated.select(
+            Min(dated.id).as_('id'),
+            dated.date.as_('date'),
+            dated.state.as_('state'),
             Count(Literal('*')).as_('tickets'),
-            Sum(Case((breached, 1), else_=0)).as_('breached'),
-            where=_bounds(ticket.create_date),
-            group_by=[date, ticket.state])
+            Sum(dated.breached).as_('breached'),
+            group_by=[dated.date, dated.state])
 
 
 class Lead(metaclass=PoolMeta):
@@ -565,6 +580,8 @@ class Print(Report):
         context['from_date'] = report_context.get('from_date')
         context['to_date'] = report_context.get('to_date')
         context['format_value'] = cls.format_value
+        context['is_number'] = lambda v: (
+            isinstance(v, (int, float, Decimal)) and not isinstance(v, bool))
         return context
 
     @classmethod

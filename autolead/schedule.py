@@ -121,7 +121,9 @@ class ReportSchedule(DeactivableMixin, ModelSQL, ModelView):
         to_send = []
         for schedule in cls.search([]):
             due = schedule.due_at(now)
-            if due and (not schedule.last_sent or schedule.last_sent < due):
+            # A new schedule does not send what fell due before it existed
+            last_sent = schedule.last_sent or schedule.create_date
+            if due and last_sent < due:
                 to_send.append((schedule, due))
         for schedule, due in to_send:
             schedule.send(due)
