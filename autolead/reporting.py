@@ -62,7 +62,8 @@ def _own(column):
 
 
 def _period():
-    return Transaction().context.get('period') or 'day'
+    period = Transaction().context.get('period')
+    return period if period in dict(PERIODS) else 'day'
 
 
 def _truncate(field, column):
@@ -113,8 +114,9 @@ class Context(ModelView):
 
 
 def report_title(name):
-    return dict(Pool().get('autolead.reporting.export.start')
-        .report.selection)[name]
+    ExportStart = Pool().get('autolead.reporting.export.start')
+    return dict(ExportStart.fields_get(['report'])['report']['selection'])[
+        name]
 
 
 def report_table(name, context):
