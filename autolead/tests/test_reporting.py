@@ -11,6 +11,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction, check_access
 
+from ..reporting import report_file, report_table
 from .smtp_server import SMTPServer
 from .test_lead import make_user, stage
 
@@ -167,7 +168,12 @@ class ReportingTestCase(unittest.TestCase):
         with Transaction().set_user(head.id), check_access():
             all_reps = rows('autolead.reporting.rep', 'owner')
 
+        # Wizards and reports run without access checks: still his own
+        with Transaction().set_user(ravi.id):
+            _, _, table = report_table('autolead.reporting.rep', {})
+
         self.assertEqual([r.id for r in reps], [ravi.id])
+        self.assertEqual([row[0] for row in table], ["Ravi"])
         self.assertEqual(sources['website'].leads, 2)
         self.assertNotIn('facebook', sources)
         self.assertNotIn(stage('stage_lost'), stages)
@@ -315,7 +321,6 @@ class ReportingTestCase(unittest.TestCase):
     @with_transaction()
     def test_export_csv_and_excel(self):
         "The exported files parse back to the report figures"
-        from ..reporting import report_file
         self.setup_sales()
         context = {
             'from_date': today(), 'to_date': today(), 'period': 'day'}
