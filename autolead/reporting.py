@@ -4,8 +4,10 @@ from decimal import Decimal
 from sql import Literal, Null, Union
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import DateTrunc
+from sql.functions import DateTrunc, Substring
+from sql.operators import Concat
 
+from trytond import backend
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
@@ -79,7 +81,20 @@ def _truncate(field, column):
     """The column truncated to the period of the context, cast for field.
     It is computed in a sub-query and grouped by its name because
     PostgreSQL does not match two expressions with distinct parameters."""
-    return field.sql_cast(DateTrunc(_period(), column))
+    period = _period()
+    if backend.name == 'sqlite':
+        # DATE_TRUNC is a Python function on SQLite, called for each row;
+        # cutting the ISO text is native and ten times faster
+        length, suffix = {
+            'hour': (13, ':00:00'),
+            'day': (10, ''),
+            'month': (7, '-01'),
+            }[period]
+        value = Substring(column, 1, length)
+        if suffix:
+            value = Concat(value, suffix)
+        return field.sql_cast(value)
+    return field.sql_cast(DateTrunc(period, column))
 
 
 def _rate(part, whole):
