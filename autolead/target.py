@@ -80,8 +80,10 @@ class TargetActual(Reporting):
         lead = pool.get('autolead.lead').__table__()
         context = Transaction().context
         closed_on = cls.from_date.sql_cast(lead.closed_at)
+        # The bare comparison lets the index on closed_at narrow the join
         won = ((lead.owner == target.user)
             & (lead.stage_kind == 'won')
+            & (lead.closed_at >= target.from_date)
             & (closed_on >= target.from_date)
             & (closed_on <= target.to_date))
         where = _own(target.user)
