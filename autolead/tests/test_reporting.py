@@ -438,7 +438,8 @@ class ReportingTestCase(unittest.TestCase):
         configuration.save()
         monday = datetime.datetime(2026, 11, 23, 8, 0)
         schedule, = Schedule.create([{
-                    'name': "Weekly", 'report': 'autolead.reporting.lead.source',
+                    'name': "Weekly",
+                    'report': 'autolead.reporting.lead.source',
                     'frequency': 'weekly', 'weekday': '0',
                     'time': datetime.time(7, 0),
                     }])
