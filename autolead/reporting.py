@@ -32,6 +32,7 @@ REPORTS = [
     ('autolead.reporting.rep', "Conversion by Representative"),
     ('autolead.reporting.performance', "Performance per User"),
     ('autolead.reporting.campaign', "Campaign Efficiency"),
+    ('autolead.reporting.appointment', "Appointments by Day and State"),
     ('autolead.reporting.ticket', "Tickets by State"),
     ('autolead.reporting.target', "Targets vs Actual"),
     ]
@@ -431,6 +432,53 @@ class Performance(Reporting):
             Sum(dated.deals).as_('deals'),
             cls.revenue.sql_cast(Sum(dated.revenue)).as_('revenue'),
             group_by=[dated.date, dated.user])
+
+
+class Appointment(Reporting):
+    "Appointments per day of their start, organizer, kind and state"
+    __name__ = 'autolead.reporting.appointment'
+
+    date = fields.Date("Date")
+    organizer = fields.Many2One('res.user', "Organizer")
+    kind = fields.Selection('get_kinds', "Kind")
+    state = fields.Selection('get_states', "State")
+    appointments = fields.Integer("Appointments")
+    _export_fields = ['date', 'organizer', 'kind', 'state', 'appointments']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('date', 'DESC'), ('organizer', 'ASC'), ('kind', 'ASC'),
+            ('state', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def get_kinds(cls):
+        Appointment = Pool().get('autolead.appointment')
+        return Appointment._fields['kind'].selection
+
+    @classmethod
+    def get_states(cls):
+        Appointment = Pool().get('autolead.appointment')
+        return Appointment._fields['state'].selection
+
+    @classmethod
+    def table_query(cls):
+        appointment = Pool().get('autolead.appointment').__table__()
+        dated = appointment.select(
+            appointment.id, appointment.organizer, appointment.kind,
+            appointment.state,
+            _truncate(cls.date, appointment.start).as_('date'),
+            where=(_bounds(appointment.start)
+                & _own(appointment.organizer)))
+        return dated.select(
+            Min(dated.id).as_('id'),
+            dated.date.as_('date'),
+            dated.organizer.as_('organizer'),
+            dated.kind.as_('kind'),
+            dated.state.as_('state'),
+            Count(Literal('*')).as_('appointments'),
+            group_by=[dated.date, dated.organizer, dated.kind, dated.state])
 
 
 class Ticket(Reporting):

@@ -36,9 +36,14 @@ class ReportSchedule(DeactivableMixin, ModelSQL, ModelView):
     frequency = fields.Selection([
             ('daily', "Daily"),
             ('weekly', "Weekly"),
-            ], "Frequency", required=True, sort=False,
-        help="A daily report covers the day it is sent, "
-        "a weekly one the seven days up to it.")
+            ], "Frequency", required=True, sort=False)
+    covers = fields.Selection([
+            ('today', "The Day of Sending"),
+            ('tomorrow', "The Next Day"),
+            ('week', "The Seven Days up to Sending"),
+            ], "Covers", required=True, sort=False,
+        help="The period of the report, e.g. the next day for tomorrow's "
+        "confirmed demos.")
     weekday = fields.Selection(
         WEEKDAYS, "Day of the Week", sort=False,
         states={
@@ -74,6 +79,10 @@ class ReportSchedule(DeactivableMixin, ModelSQL, ModelView):
         return 'daily'
 
     @classmethod
+    def default_covers(cls):
+        return 'today'
+
+    @classmethod
     def default_weekday(cls):
         return '0'
 
@@ -105,10 +114,14 @@ class ReportSchedule(DeactivableMixin, ModelSQL, ModelView):
         return moment.replace(tzinfo=tz.UTC).astimezone(zone).date()
 
     def report_context(self, due):
-        to_date = self._local_date(due)
-        days = 0 if self.frequency == 'daily' else 6
+        day = self._local_date(due)
+        from_date, to_date = {
+            'today': (day, day),
+            'tomorrow': (day + datetime.timedelta(days=1),) * 2,
+            'week': (day - datetime.timedelta(days=6), day),
+            }[self.covers]
         return {
-            'from_date': to_date - datetime.timedelta(days=days),
+            'from_date': from_date,
             'to_date': to_date,
             'period': 'day',
             }

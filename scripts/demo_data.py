@@ -742,13 +742,19 @@ def _load_reporting_demo(rng, reps, leads):
     heads = User.search([('groups', '=', ModelData.get_id(
                     'autolead', 'group_sales_head'))])
     Schedule.create([{
-                'name': "Evening sales report",
-                'report': 'autolead.reporting.rep',
+                'name': name,
+                'report': report,
+                'covers': covers,
                 'format': 'xlsx',
                 'frequency': 'daily',
                 'time': datetime.time(19, 0),
                 'recipients': [('add', [h.id for h in heads])],
-                }])
+                } for name, report, covers in [
+                ("Evening sales report", 'autolead.reporting.rep', 'today'),
+                ("Today's demos", 'autolead.reporting.appointment', 'today'),
+                ("Tomorrow's demos", 'autolead.reporting.appointment',
+                    'tomorrow'),
+                ]])
 
 
 def main():

@@ -440,7 +440,7 @@ class ReportingTestCase(unittest.TestCase):
         schedule, = Schedule.create([{
                     'name': "Weekly",
                     'report': 'autolead.reporting.lead.source',
-                    'frequency': 'weekly', 'weekday': '0',
+                    'frequency': 'weekly', 'weekday': '0', 'covers': 'week',
                     'time': datetime.time(7, 0),
                     }])
 
@@ -452,3 +452,43 @@ class ReportingTestCase(unittest.TestCase):
         self.assertEqual(
             schedule.report_context(monday.replace(hour=7))['from_date'],
             datetime.date(2026, 11, 17))
+
+    @with_transaction()
+    def test_tomorrows_demos(self):
+        "The 7 PM email lists tomorrow's confirmed demos per organizer"
+        pool = Pool()
+        Schedule = pool.get('autolead.report.schedule')
+        Appointment = pool.get('autolead.appointment')
+        Configuration = pool.get('autolead.automation.configuration')
+        configuration = Configuration(1)
+        configuration.timezone = 'UTC'
+        configuration.save()
+        ravi, meera, head = self.setup_sales()
+        tomorrow = datetime.datetime.combine(
+            today() + datetime.timedelta(days=1), datetime.time(11, 0))
+        Appointment.create([{
+                    'name': "Demo", 'kind': 'demo', 'organizer': user.id,
+                    'start': start, 'duration': datetime.timedelta(hours=1),
+                    'state': state,
+                    } for user, start, state in [
+                    (ravi, tomorrow, 'confirmed'),
+                    (ravi, tomorrow, 'confirmed'),
+                    (meera, tomorrow, 'draft'),
+                    (meera, tomorrow + datetime.timedelta(days=1),
+                        'confirmed'),
+                    ]])
+        schedule, = Schedule.create([{
+                    'name': "Tomorrow's demos",
+                    'report': 'autolead.reporting.appointment',
+                    'covers': 'tomorrow', 'time': datetime.time(19, 0),
+                    }])
+        evening = datetime.datetime.combine(today(), datetime.time(19, 0))
+
+        context = schedule.report_context(evening)
+        appointments = rows(
+            'autolead.reporting.appointment', 'id', **context)
+
+        self.assertEqual(
+            sorted((a.organizer.login, a.state, a.appointments)
+                for a in appointments.values()),
+            [('meera', 'draft', 1), ('ravi', 'confirmed', 2)])
