@@ -654,8 +654,11 @@ class Print(Report):
         context['from_date'] = report_context.get('from_date')
         context['to_date'] = report_context.get('to_date')
         context['format_value'] = cls.format_value
-        context['is_number'] = lambda v: (
+        context['is_number'] = is_number = lambda v: (
             isinstance(v, (int, float, Decimal)) and not isinstance(v, bool))
+        context['columns'] = [
+            (header, any(is_number(r[i]) for r in rows))
+            for i, header in enumerate(headers)]
         return context
 
     @classmethod
@@ -670,6 +673,8 @@ class Print(Report):
             return lang.strftime(value)
         if isinstance(value, float):
             return lang.format('%.1f', value)
-        if isinstance(value, (int, Decimal)):
-            return lang.format_number(value)
+        if isinstance(value, Decimal):
+            return lang.format_number(value, digits=2)
+        if isinstance(value, int):
+            return lang.format_number(value, digits=0)
         return str(value)

@@ -104,10 +104,11 @@ class ReportingBrowserTestCase(BrowserTestCase):
         self.login(page, 'head', 'head-demo')
         for name in ["Leads per Owner", "Leads by Source",
                 "Pipeline by Stage", "Performance per User",
-                "Campaign Efficiency", "Targets vs Actual",
+                "Campaign Efficiency", "Appointments by Day and State",
+                "Targets vs Actual",
                 "Sales Targets", "Scheduled Reports"]:
             with self.subTest(report=name):
                 self.open_menu(page, 'Auto Lead', 'Reports', name)
                 page.wait_for_timeout(500)
                 self.assert_no_error(page)
-        self.screenshot(page, 'report_performance')
+        self.screenshot(page, 'report_schedules')
