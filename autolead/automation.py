@@ -182,11 +182,7 @@ class Message(ModelSQL, ModelView):
             or config.get('email', 'from'))
         messages = [m for m in cls.browse(messages) if m.state == 'pending']
         for message in messages:
-            msg = EmailMessage()
-            msg['From'] = from_
-            msg['To'] = message.to
-            msg['Subject'] = message.subject
-            msg.set_content(message.body or '')
+            msg = message._email_message(from_)
             message.attempts = (message.attempts or 0) + 1
             try:
                 send_message(msg, strict=True)
@@ -200,6 +196,14 @@ class Message(ModelSQL, ModelView):
                 message.error = None
                 message.sent_at = datetime.datetime.now()
         cls.save(messages)
+
+    def _email_message(self, from_):
+        msg = EmailMessage()
+        msg['From'] = from_
+        msg['To'] = self.to
+        msg['Subject'] = self.subject
+        msg.set_content(self.body or '')
+        return msg
 
 
 class Cron(metaclass=PoolMeta):

@@ -225,6 +225,7 @@ def load_demo(leads=300, seed=2026):
     _load_repeat_contacts(Lead, created, rng)
     load_helpdesk_demo(rng, staff)
     _load_automation_demo(rng, staff, reps, created)
+    _load_reporting_demo(rng, reps, created)
     _train_demo_models()
     return True
 
@@ -729,6 +730,62 @@ def _train_demo_models():
     pool = Pool()
     pool.get('autolead.lead.scoring.run').train()
     pool.get('autolead.ticket.tagging.run').train()
+
+
+def _load_reporting_demo(rng, reps, leads):
+    """Close the won and lost leads some days after they came in, give each
+    representative a target for the month and mail the heads a daily report"""
+    from sql import Null
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    pool = Pool()
+    Lead = pool.get('autolead.lead')
+    Target = pool.get('autolead.sales.target')
+    Schedule = pool.get('autolead.report.schedule')
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+
+    table = Lead.__table__()
+    cursor = Transaction().connection.cursor()
+    now = datetime.datetime.now()
+    for lead in Lead.browse([l.id for l in leads]):
+        if lead.stage_kind == 'open':
+            continue
+        closed_at = min(
+            lead.create_date + datetime.timedelta(
+                days=rng.randrange(1, 30), hours=rng.randrange(8, 19)),
+            now)
+        cursor.execute(*table.update(
+                [table.closed_at], [closed_at],
+                where=(table.id == lead.id) & (table.closed_at != Null)))
+    today = datetime.date.today()
+    first = today.replace(day=1)
+    last = (first + datetime.timedelta(days=32)).replace(day=1) - (
+        datetime.timedelta(days=1))
+    Target.create([{
+                'user': rep.id,
+                'from_date': first,
+                'to_date': last,
+                'revenue': rng.randrange(5, 20) * 100000,
+                'deals': rng.randrange(3, 10),
+                } for rep in reps])
+    heads = User.search([('groups', '=', ModelData.get_id(
+                    'autolead', 'group_sales_head'))])
+    Schedule.create([{
+                'name': name,
+                'report': report,
+                'covers': covers,
+                'format': 'xlsx',
+                'frequency': 'daily',
+                'time': datetime.time(19, 0),
+                'recipients': [('add', [h.id for h in heads])],
+                } for name, report, covers in [
+                ("Evening sales report", 'autolead.reporting.rep', 'today'),
+                ("Today's demos", 'autolead.reporting.appointment', 'today'),
+                ("Tomorrow's demos", 'autolead.reporting.appointment',
+                    'tomorrow'),
+                ]])
 
 
 def main():

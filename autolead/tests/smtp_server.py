@@ -25,6 +25,9 @@ class _Handler:
                 'subject': message['Subject'],
                 'body': message.get_body(('plain',)).get_content().replace(
                     '\r\n', '\n'),
+                'attachments': [
+                    (part.get_filename(), part.get_content())
+                    for part in message.iter_attachments()],
                 })
         return '250 Message accepted for delivery'
 
