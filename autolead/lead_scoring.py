@@ -401,12 +401,12 @@ class Lead(metaclass=PoolMeta):
                 notes[lead_id].append(text or '')
                 follow_ups[lead_id] += 1
             cursor.execute(*interaction.select(
-                    interaction.lead, Count(Literal('*')),
+                    interaction.lead, Count(),
                     where=reduce_ids(interaction.lead, sub_ids),
                     group_by=[interaction.lead]))
             interactions.update(cursor)
             cursor.execute(*history.select(
-                    history.lead, Count(Literal('*')), Max(history.date),
+                    history.lead, Count(), Max(history.date),
                     where=reduce_ids(history.lead, sub_ids)
                     & (history.field == 'stage'),
                     group_by=[history.lead]))

@@ -214,7 +214,7 @@ class LeadDaily(Reporting):
             Min(dated.id).as_('id'),
             dated.date.as_('date'),
             dated.owner.as_('owner'),
-            Count(Literal('*')).as_('leads'),
+            Count().as_('leads'),
             cls.value.sql_cast(
                 Sum(Coalesce(dated.expected_value, 0))).as_('value'),
             group_by=[dated.date, dated.owner])
@@ -238,7 +238,7 @@ class _LeadOutcome(Reporting):
             return Sum(Case((lead.stage_kind == name, 1), else_=0))
         return [
             Min(lead.id).as_('id'),
-            Count(Literal('*')).as_('leads'),
+            Count().as_('leads'),
             kind('open').as_('open'),
             kind('won').as_('won'),
             kind('lost').as_('lost'),
@@ -247,7 +247,7 @@ class _LeadOutcome(Reporting):
                             Coalesce(lead.expected_value, 0)),
                         else_=0))).as_('revenue'),
             cls.conversion.sql_cast(
-                _rate(kind('won'), Count(Literal('*')))).as_('conversion'),
+                _rate(kind('won'), Count())).as_('conversion'),
             ]
 
 
@@ -356,7 +356,7 @@ class LeadStage(Reporting):
             stage.kind.as_('stage_kind'),
             stage.sequence.as_('sequence'),
             stage.probability.as_('probability'),
-            Count(Literal('*')).as_('leads'),
+            Count().as_('leads'),
             cls.value.sql_cast(value).as_('value'),
             cls.weighted_value.sql_cast(
                 value * stage.probability / Literal(100.0)).as_(
@@ -477,7 +477,7 @@ class Appointment(Reporting):
             dated.organizer.as_('organizer'),
             dated.kind.as_('kind'),
             dated.state.as_('state'),
-            Count(Literal('*')).as_('appointments'),
+            Count().as_('appointments'),
             group_by=[dated.date, dated.organizer, dated.kind, dated.state])
 
 
@@ -516,7 +516,7 @@ class Ticket(Reporting):
             Min(dated.id).as_('id'),
             dated.date.as_('date'),
             dated.state.as_('state'),
-            Count(Literal('*')).as_('tickets'),
+            Count().as_('tickets'),
             Sum(dated.breached).as_('breached'),
             group_by=[dated.date, dated.state])
 
