@@ -667,7 +667,15 @@ def profile(portal):
                             'party': party.id, 'type': 'phone',
                             'value': phone}])
             if pictures:
-                WebUser.write([portal.web_user], {'avatar': pictures[0][1]})
+                try:
+                    WebUser.write(
+                        [portal.web_user], {'avatar': pictures[0][1]})
+                except OSError as exception:
+                    # Pillow reads the header only when it identifies the
+                    # image; a damaged file fails later, on the crop
+                    raise UserError(gettext(
+                            'autolead.msg_portal_picture_unreadable',
+                            name=pictures[0][0])) from exception
         except UserError as exception:
             Transaction().rollback()
             errors.append(exception.message)

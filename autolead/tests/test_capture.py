@@ -3,31 +3,18 @@ import json
 
 from trytond.modules.autolead.capture import rate_limiter
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
-from trytond.transaction import Transaction, TransactionError
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
+
+from .route import DataRouteTestCase
 
 ORIGIN = 'https://shop.example.com'
 KEY = 'a' * 64
 
 
-class CaptureTestCase(RouteTestCase):
+class CaptureTestCase(DataRouteTestCase):
     "Test lead capture routes"
     module = 'autolead'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        extras = {}
-        while True:
-            with Transaction().start(DB_NAME, 0, **extras) as transaction:
-                try:
-                    cls.setUpData()
-                except TransactionError as error:
-                    transaction.rollback()
-                    error.fix(extras)
-                    continue
-                transaction.commit()
-            break
 
     @classmethod
     def setUpData(cls):
@@ -184,5 +171,3 @@ class CaptureTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 400)
         self.assertIn('not a valid email', json.dumps(response.json))
 
-
-del RouteTestCase

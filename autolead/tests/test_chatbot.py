@@ -4,28 +4,15 @@ from unittest.mock import patch
 from trytond.modules.autolead import chatbot
 from trytond.modules.autolead.chatbot import SESSION_COOKIE, rate_limiter
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
-from trytond.transaction import Transaction, TransactionError
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
+
+from .route import DataRouteTestCase
 
 
-class ChatbotTestCase(RouteTestCase):
+class ChatbotTestCase(DataRouteTestCase):
     "Test the chatbot routes"
     module = 'autolead'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        extras = {}
-        while True:
-            with Transaction().start(DB_NAME, 0, **extras) as transaction:
-                try:
-                    cls.setUpData()
-                except TransactionError as error:
-                    transaction.rollback()
-                    error.fix(extras)
-                    continue
-                transaction.commit()
-            break
 
     @classmethod
     def setUpData(cls):

@@ -1,19 +1,14 @@
 """Edges of duplicate detection, merge and party replacement"""
-import unittest
 
 from trytond.exceptions import UserError
 from trytond.model import fields
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
+from .database import DatabaseTestCase
 
 
-class DuplicateTestCase(unittest.TestCase):
+class DuplicateTestCase(DatabaseTestCase):
     "Test duplicate edges"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('autolead')
 
     @with_transaction()
     def test_batch_flags_existing_contacts_at_once(self):

@@ -1,21 +1,16 @@
 "Edges of the helpdesk: SLA flags, keyword search, the portal's entry points"
 import datetime as dt
-import unittest
 
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.autolead.canned_response import render
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
+from .database import DatabaseTestCase
 
 
-class HelpdeskTestCase(unittest.TestCase):
+class HelpdeskTestCase(DatabaseTestCase):
     "Test Auto Lead helpdesk edges"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('autolead')
 
     def _customer(self, name='Priya Verma', email='priya@customer.example'):
         pool = Pool()

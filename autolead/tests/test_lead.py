@@ -1,6 +1,5 @@
 import datetime
 import importlib.util
-import unittest
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,8 +9,9 @@ from trytond.model.exceptions import (
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
 from trytond.tests.test_tryton import (
-    activate_module, with_transaction)
+    with_transaction)
 from trytond.transaction import Transaction, check_access
+from .database import DatabaseTestCase
 
 DEMO = Path(__file__).resolve().parents[2] / 'scripts' / 'demo_data.py'
 
@@ -36,13 +36,8 @@ def make_user(login, group_xml_id):
     return user
 
 
-class LeadTestCase(unittest.TestCase):
+class LeadTestCase(DatabaseTestCase):
     "Edges of lead management"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('autolead')
 
     @with_transaction()
     def test_default_stage(self):

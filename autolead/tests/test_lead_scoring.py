@@ -1,11 +1,11 @@
 """Edges of lead scoring: what it learns from, the prior, access"""
 import json
-import unittest
 
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
+from .database import DatabaseTestCase
 
 
 def stage(xml_id):
@@ -15,13 +15,8 @@ def stage(xml_id):
     return Stage(ModelData.get_id('autolead', xml_id))
 
 
-class LeadScoringTestCase(unittest.TestCase):
+class LeadScoringTestCase(DatabaseTestCase):
     "Lead scoring in the database"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('autolead')
 
     @with_transaction()
     def test_scoring_frame(self):

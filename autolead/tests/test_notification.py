@@ -7,7 +7,9 @@ from trytond.modules.autolead.tests.smtp_server import SMTPServer
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, RouteTestCase, _DBTestCase, with_transaction)
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
+
+from .route import DataRouteTestCase
 
 
 def _configure(test, section, option, value):
@@ -342,24 +344,9 @@ class NotificationTestCase(_DBTestCase):
             f'https://crm.example.com/{DB_NAME}/unsubscribe/{token}')
 
 
-class UnsubscribeRouteTestCase(RouteTestCase):
+class UnsubscribeRouteTestCase(DataRouteTestCase):
     "Test the unsubscribe link"
     module = 'autolead'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        extras = {}
-        while True:
-            with Transaction().start(DB_NAME, 0, **extras) as transaction:
-                try:
-                    cls.setUpData()
-                except TransactionError as error:
-                    transaction.rollback()
-                    error.fix(extras)
-                    continue
-                transaction.commit()
-            break
 
     @classmethod
     def setUpData(cls):

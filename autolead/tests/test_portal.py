@@ -8,34 +8,35 @@ from urllib.parse import parse_qs, urlsplit
 import trytond.config as config
 from trytond.modules.autolead import capture
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
-from trytond.transaction import Transaction, TransactionError
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
 
-PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00'
-    b'\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc'
-    b'\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`'
-    b'\x82')
+from .route import DataRouteTestCase, commit
+
+
+
+def _png(colour='teal'):
+    "A small picture as a PNG file"
+    import io
+    from PIL import Image
+    data = io.BytesIO()
+    Image.new('RGB', (8, 8), colour).save(data, 'PNG')
+    return data.getvalue()
+
+
+PNG = _png()
+
+
+def _image_size(data):
+    import io
+    from PIL import Image
+    return Image.open(io.BytesIO(data)).size
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-class PortalTestCase(RouteTestCase):
+class PortalTestCase(DataRouteTestCase):
     "Test the customer portal"
     module = 'autolead'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        extras = {}
-        while True:
-            with Transaction().start(DB_NAME, 0, **extras) as transaction:
-                try:
-                    cls.setUpData()
-                except TransactionError as error:
-                    transaction.rollback()
-                    error.fix(extras)
-                    continue
-                transaction.commit()
-            break
 
     @classmethod
     def setUpData(cls):
@@ -207,7 +208,7 @@ class PortalTestCase(RouteTestCase):
             FormToken.write(tokens, {
                     'expires': datetime.datetime.now()
                     - datetime.timedelta(minutes=1)})
-        _commit(expire)
+        commit(expire)
         response = client.post(self.base + '/contact', data={
                 'csrf_token': token, 'name': "Slow Sam",
                 'email': 'sam@visitor.example', 'subject': "Hello",
@@ -520,7 +521,30 @@ class PortalTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 303)
         picture = client.get(self.base + '/profile/picture')
         self.assertEqual(picture.status_code, 200)
-        self.assertTrue(picture.data.startswith(b'\x89PNG'))
+        # ir.avatar keeps a square picture, served at the asked size
+        width, height = _image_size(picture.data)
+        self.assertEqual(width, height)
+
+    def test_profile_damaged_picture(self):
+        "A damaged picture is refused with a message and nothing is changed"
+        client = self.signed_in('bob@customer.example')
+        for damaged, message in [
+                (PNG[:-30], b'could not be read as a picture'),
+                (PNG[:40] + b'\x00' * 40, b'Can not open or identify'),
+                ]:
+            csrf = self.token(client.get(self.base + '/profile'))
+            response = client.post(self.base + '/profile', data={
+                    'csrf_token': csrf, 'name': "Bob Damaged",
+                    'phone': '+91 98450 70011',
+                    'picture': (_file(damaged), 'me.png')})
+            self.assertEqual(response.status_code, 400)
+            self.assertIn(message, response.data)
+            self.assertIn(b'value="Bob Damaged"', response.data)
+        with Transaction().start(DB_NAME, 0):
+            WebUser = self.model('web.user')
+            web_user, = WebUser.search(
+                [('email', '=', 'bob@customer.example')])
+            self.assertNotEqual(web_user.party.name, "Bob Damaged")
         response = client.post(self.base + '/profile', data={
                 'csrf_token': csrf, 'name': "Bob Renamed",
                 'picture': (_file(b'<svg onload=alert(1)>'), 'me.svg')})
@@ -553,8 +577,8 @@ class PortalTestCase(RouteTestCase):
             Configuration = self.model('autolead.configuration')
             Configuration.write(
                 [Configuration(1)], {'portal_registration': value})
-        _commit(registration, True)
-        self.addCleanup(_commit, registration, False)
+        commit(registration, True)
+        self.addCleanup(commit, registration, False)
         client = self.client()
         token = self.token(client.get(self.base + '/register'))
         with patch('trytond.modules.web_user.user.send_message_transactional'
@@ -615,21 +639,6 @@ class PortalTestCase(RouteTestCase):
             WebUser.write([user], {'password': 'customer-demo'})
             Attempt.remove('bob@customer.example')
             transaction.commit()
-
-
-def _commit(func, *args):
-    "Run func in a committed transaction, locking tables as it needs"
-    extras = {}
-    while True:
-        with Transaction().start(DB_NAME, 0, **extras) as transaction:
-            try:
-                func(*args)
-            except TransactionError as error:
-                transaction.rollback()
-                error.fix(extras)
-                continue
-            transaction.commit()
-        return
 
 
 def _file(data):

@@ -1,19 +1,19 @@
 import csv
 import datetime
 import io
-import unittest
 from decimal import Decimal
 
 from openpyxl import load_workbook
 
 from trytond.config import config
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
 from ..reporting import report_file, report_table
 from .smtp_server import SMTPServer
 from .test_lead import make_user, stage
+from .database import DatabaseTestCase
 
 
 def today():
@@ -36,13 +36,8 @@ def rows(model_name, key, **context):
         return {getattr(r, key): r for r in records}
 
 
-class ReportingTestCase(unittest.TestCase):
+class ReportingTestCase(DatabaseTestCase):
     "Figures of the reports match what was recorded"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('autolead')
 
     def setup_sales(self):
         """Two representatives and a head; Ravi has two open leads and a won

@@ -1,11 +1,11 @@
 """Category and tag suggestions on tickets and enquiries"""
 import random
-import unittest
 
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
+from .database import DatabaseTestCase
 
 BILLING = [
     "Invoice {n} charged twice", "Refund for order {n} not received",
@@ -21,12 +21,8 @@ DETAILS = ["Please help.", "This is urgent.", "Happened again today.",
     "Thanks in advance.", "See the screenshot."]
 
 
-class TicketTaggingTestCase(unittest.TestCase):
+class TicketTaggingTestCase(DatabaseTestCase):
     "Test ticket and enquiry tag suggestions"
-
-    @classmethod
-    def setUpClass(cls):
-        activate_module('autolead')
 
     def _setup(self):
         pool = Pool()
