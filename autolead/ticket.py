@@ -305,16 +305,25 @@ class Ticket(Workflow, ModelSQL, ModelView):
         return [('id', 'in', cls.keyword_query(value))]
 
     @classmethod
-    def keyword_query(cls, text, internal=True):
-        "Query the ids of tickets matching every word of text"
+    def keyword_query(cls, text, internal=True, customer=None):
+        """Query the ids of tickets matching every word of text, among the
+        tickets of the party customer (an id) when given"""
         Message = Pool().get('autolead.ticket.message')
         table = cls.__table__()
         message = Message.__table__()
         database = Transaction().database
         text = unescape_wildcard(text or '').strip('%').strip()
         visible = Literal(True) if internal else ~message.internal
+        scope = Literal(True)
+        if customer is not None:
+            # read the messages of a few tickets (indexes on customer and
+            # ticket), not every message of the helpdesk
+            own = cls.__table__()
+            scope = table.customer == customer
+            visible &= message.ticket.in_(
+                own.select(own.id, where=own.customer == customer))
         if not text:
-            return table.select(table.id)
+            return table.select(table.id, where=scope)
         if database.has_search_full_text():
             language = Transaction().language
             query = database.format_full_text_query(text, language=language)
@@ -328,8 +337,8 @@ class Ticket(Workflow, ModelSQL, ModelView):
                 | table.id.in_(message.select(message.ticket,
                         where=visible & database.search_full_text(
                             message_document, query))))
-            return table.select(table.id, where=condition)
-        condition = Literal(True)
+            return table.select(table.id, where=scope & condition)
+        condition = scope
         for word in text.split():
             pattern = '%' + escape_wildcard(word) + '%'
             condition &= (
@@ -348,7 +357,8 @@ class Ticket(Workflow, ModelSQL, ModelView):
         signed-in customer itself."""
         domain = [('customer', '=', party.id)]
         if text:
-            domain.append(('id', 'in', cls.keyword_query(text, internal=False)))
+            domain.append(('id', 'in', cls.keyword_query(
+                        text, internal=False, customer=party.id)))
         return cls.search(domain, **kwargs)
 
     @classmethod

@@ -3,7 +3,8 @@
     .autolead/venv/bin/python bench/run_all.py
         [--backends sqlite postgresql] [--leads 1000000]
         [--import-rows 100000] [--pg postgresql://postgres@127.0.0.1:5432/]
-        [--only desk import] [--keep] [--reuse bench_1m]
+        [--only desk import portal] [--keep] [--reuse bench_1m]
+        [--customers 20000] [--portal-users 50] [--portal-duration 30]
 
 For each backend it runs the benches of BENCHES one after the other (never
 two at once: the figures are wall-clock times), collects the figures each
@@ -15,7 +16,7 @@ at the end unless --keep.
 A bench is a script of this folder taking `--db URI --json PATH` (plus the
 arguments its entry below gives) and writing a list of figures:
 {"figure", "value", "unit", "baseline", "baseline_label", "ratio", "goal",
-"met"}. Portal and report benches plug in by adding their entry.
+"met"}. Report benches plug in by adding their entry.
 """
 import argparse
 import datetime
@@ -47,15 +48,27 @@ def import_leads(args, backend):
         '--baseline-rows', args.baseline_rows]
 
 
+def portal_database(args, backend):
+    return f'bench_portal_{backend}_{args.customers}'
+
+
+def portal(args, backend):
+    return ['portal_load.py', '--customers', args.customers,
+        '--users', args.portal_users, '--duration', args.portal_duration,
+        '--database', portal_database(args, backend)]
+
+
 # name -> function(args, backend) returning the script and its arguments;
-# portal (load test) and reports (dashboards at volume) are added here
+# reports (dashboards at volume) are added here
 BENCHES = {
     'desk': desk,
     'import': import_leads,
+    'portal': portal,
     }
 # the benches that create this PostgreSQL database, to drop it after
 DATABASES = {
     'desk': database_name,
+    'portal': portal_database,
     }
 
 
@@ -107,8 +120,10 @@ def run_bench(name, args, backend, uri):
 
 
 def drop_database(uri, name):
-    from trytond import backend, config
+    from trytond import config
     config.set('database', 'uri', uri)
+    # trytond.backend picks its backend from the URI when it is imported
+    from trytond import backend
     database = backend.Database().connect()
     if name not in database.list():
         return
@@ -169,6 +184,12 @@ def main():
     parser.add_argument('--import-rows', type=int, default=100_000)
     parser.add_argument('--baseline-rows', type=int, default=5_000)
     parser.add_argument('--repeat', type=int, default=40)
+    parser.add_argument('--customers', type=int, default=20_000,
+        help="portal: customers with web users (ten tickets each)")
+    parser.add_argument('--portal-users', type=int, default=50,
+        help="portal: customers signed in at once")
+    parser.add_argument('--portal-duration', type=float, default=30,
+        help="portal: seconds of load")
     parser.add_argument('--only', nargs='+', choices=list(BENCHES))
     parser.add_argument('--keep', action='store_true',
         help="keep the PostgreSQL databases for another run")
