@@ -20,7 +20,7 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
-from .ml import ModelVersionError
+from .ml import ModelVersionError, fitted_model
 
 SCORE_FIELDS = {'score', 'score_reasons', 'score_kind', 'scored_at'}
 DEFAULT_PRIOR = {
@@ -37,18 +37,13 @@ DEFAULT_PRIOR = {
         },
     }
 BATCH = 5000
-# Fitted models by (database, run id): loading one costs more than scoring.
-_models = {}
 
 
 def _loads_model(run):
     from .ml.scoring import LeadScorer
-    key = (Transaction().database.name, run.id)
-    if key not in _models:
-        if len(_models) > 8:
-            _models.clear()
-        _models[key] = LeadScorer.loads(run.model)
-    return _models[key]
+    return fitted_model(
+        (run.__name__, Transaction().database.name, run.id),
+        lambda: LeadScorer.loads(run.model))
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):

@@ -13,7 +13,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .ml import ModelVersionError
+from .ml import ModelVersionError, fitted_model
 
 TARGETS = [
     ('category', "Category"),
@@ -21,17 +21,13 @@ TARGETS = [
     ]
 MIN_CATEGORY_CONFIDENCE = 0.3
 MIN_TAG_CONFIDENCE = 0.5
-_models = {}
 
 
 def _loads_model(run):
     from .ml.tagging import Tagger
-    key = (Transaction().database.name, run.id)
-    if key not in _models:
-        if len(_models) > 8:
-            _models.clear()
-        _models[key] = Tagger.loads(run.model)
-    return _models[key]
+    return fitted_model(
+        (run.__name__, Transaction().database.name, run.id),
+        lambda: Tagger.loads(run.model))
 
 
 class TicketCategory(metaclass=PoolMeta):

@@ -13,6 +13,17 @@ import pickle
 import zlib
 
 FORMAT_VERSION = 1
+# Fitted models by key: loading one costs more than predicting with it
+_fitted = {}
+
+
+def fitted_model(key, load):
+    "The model of key, loaded by load() once per process (a few are kept)"
+    if key not in _fitted:
+        if len(_fitted) > 16:
+            _fitted.clear()
+        _fitted[key] = load()
+    return _fitted[key]
 
 
 class NotEnoughData:
