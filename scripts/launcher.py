@@ -149,6 +149,18 @@ def ensure_htmx():
         '--no-package-lock', '--prefix', HTMX, f'htmx.org@{HTMX_VERSION}')
 
 
+def ensure_pdf_libraries():
+    "Pango for weasyprint, which turns the reports into PDF"
+    libraries = subprocess.run(
+        ['/sbin/ldconfig', '-p'], capture_output=True, text=True).stdout
+    if 'libpango-1.0.so.0' in libraries and 'libpangoft2-1.0.so.0' in libraries:
+        return True
+    if apt_install('libpango-1.0-0', 'libpangoft2-1.0-0'):
+        return True
+    say("Pango could not be installed: PDF export of reports will fail")
+    return False
+
+
 def ensure_chromium():
     if Path(BROWSER).exists():
         return True
@@ -219,6 +231,7 @@ def command_run(args):
     ensure_venv()
     ensure_sao()
     ensure_htmx()
+    ensure_pdf_libraries()
     uri = database_uri(args)
     config = write_config(uri, f'{args.host}:{args.port}')
     setup_database(config)
@@ -295,6 +308,7 @@ def command_test(args):
     ensure_venv()
     ensure_sao()
     ensure_htmx()
+    ensure_pdf_libraries()
     env = dict(os.environ)
     if not ensure_chromium():
         env['AUTOLEAD_NO_BROWSER'] = 'Chromium could not be installed'
