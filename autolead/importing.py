@@ -7,15 +7,22 @@ whichever door it came in by. The model describes its own fields as
 """
 import csv
 import datetime as dt
+import gc
 import io
+import itertools
+import os
+import pickle
 import re
+import signal
+import traceback
 from decimal import Decimal, InvalidOperation
 
 from .normalize import (
     InvalidEmail, InvalidPhone, normalize_company, normalize_email,
     normalize_phone)
 
-__all__ = ['Target', 'Rejection', 'LeadFile', 'read_table', 'header_key']
+__all__ = ['Target', 'Rejection', 'LeadFile', 'read_table', 'header_key',
+    'is_xlsx', 'ParseWorker']
 
 # Spellings seen in exported address books and ad platforms
 ALIASES = {
@@ -330,3 +337,118 @@ DEFAULT_MESSAGES = {
     'size': '"{field}" is longer than {size} characters.',
     'duplicate_in_file': 'Same contact as line {line}.',
     }
+
+
+def is_xlsx(data, filename=''):
+    "Whether read_table reads data as an Excel workbook"
+    return (filename.lower().endswith(('.xlsx', '.xlsm'))
+        or data[:2] == b'PK')
+
+
+class ParseWorker:
+    """Read and check a file in a forked child process, chunk by chunk,
+    while the caller stores the previous chunk: the two halves of an import
+    then use two cores.
+
+    The child runs the same LeadFile.parse and LeadFile.seen_before as an
+    import in one process, and nothing else (no database, no Tryton); it
+    sends through a pipe for each chunk of
+    `chunk` rows (good, repeats, rejections, size): good is [(line,
+    values)], repeats [(line, values, earlier line)] for rows repeating a
+    contact of an earlier row, rejections [(line, reason, cells)]; the
+    number of rows comes last unless total_first. The pipe holds little,
+    so the child stays about one chunk ahead."""
+
+    def __init__(self, data, filename, targets, messages, chunk,
+            total_first=False):
+        read, write = os.pipe()
+        pid = os.fork()
+        if not pid:
+            # the child: never return into the caller's code
+            status = 1
+            try:
+                os.close(read)
+                with os.fdopen(write, 'wb') as output:
+                    _parse_into(output, data, filename, targets, messages,
+                        chunk, total_first)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write)
+        self.pid = pid
+        self._total = None
+        self._input = os.fdopen(read, 'rb')
+
+    def _receive(self):
+        try:
+            message = pickle.load(self._input)
+        except EOFError:
+            raise RuntimeError("the import parser stopped") from None
+        if message[0] == 'error':
+            raise RuntimeError(f"the import parser failed: {message[1]}")
+        return message
+
+    def total(self):
+        "The number of rows: sent first when total_first, else at the end"
+        if self._total is None:
+            message = self._receive()
+            assert message[0] == 'total'
+            self._total = message[1]
+        return self._total
+
+    def chunks(self):
+        while True:
+            message = self._receive()
+            if message[0] == 'end':
+                self._total = message[1]
+                return
+            yield message[1:]
+
+    def close(self):
+        if self.pid is None:
+            return
+        self._input.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.pid = None
+
+
+def _parse_into(output, data, filename, targets, messages, chunk,
+        total_first):
+    def send(message):
+        pickle.dump(message, output, pickle.HIGHEST_PROTOCOL)
+        output.flush()
+    # a short-lived process: no cyclic collection (see _import_parallel)
+    gc.disable()
+    try:
+        header, rows = read_table(data, filename)
+        if total_first:
+            rows = list(rows)
+            send(('total', len(rows)))
+        rows = iter(rows)
+        lead_file = LeadFile(header, targets, messages)
+        total = 0
+        while True:
+            part = list(itertools.islice(rows, chunk))
+            if not part:
+                break
+            total += len(part)
+            good, repeats = [], []
+            for line, values in lead_file.parse(part):
+                earlier = lead_file.seen_before(line, values)
+                if earlier is None:
+                    good.append((line, values))
+                else:
+                    repeats.append((line, values, earlier))
+            rejections = [(r.line, r.reason, r.values)
+                for r in lead_file.rejections]
+            lead_file.rejections = []
+            send(('chunk', good, repeats, rejections, len(part)))
+        send(('end', total))
+    except BrokenPipeError:
+        raise
+    except Exception:
+        send(('error', traceback.format_exc(limit=5)))

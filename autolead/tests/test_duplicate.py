@@ -76,3 +76,59 @@ class DuplicateTestCase(DatabaseTestCase):
                 'source'}, names)
         self.assertFalse(names & {'owner', 'duplicate_of', 'email_key',
                 'lead_kind', 'create_date'})
+
+    @with_transaction()
+    def test_import_in_two_processes_agrees(self):
+        "A file read by a ParseWorker imports as it does in one process"
+        from unittest.mock import patch
+        from trytond.modules.autolead import lead_import
+        from trytond.transaction import Transaction
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Job = pool.get('autolead.lead.import.job')
+        lines = ['Full Name,E-mail,Mobile,Company,Lead Source']
+        for i in range(60):
+            if i % 11 == 5:
+                lines.append(f',nobody{i}@example.com,,,website')
+            elif i % 13 == 7:
+                lines.append(f'Bad {i},broken{i}@,,,website')
+            elif i % 17 == 3:
+                lines.append(f'Short {i},,12,,website')
+            elif i % 7 == 6:
+                # the contact of an earlier row of the file
+                lines.append(f'Again {i},PERSON{i - 6}@example.com,,,google')
+            elif i % 9 == 4:
+                # the contact of a lead already in the database
+                lines.append(f'Back {i},old{i}@example.com,,Old Co,website')
+            else:
+                lines.append(f'Person {i},person{i}@example.com,'
+                    f'+91 98450 {10000 + i},Co {i} Ltd,website')
+        data = ('\n'.join(lines) + '\n').encode()
+
+        def run(mode, parallel_above):
+            Lead.create([{'name': f"Old {i}", 'email': f'old{i}@example.com'}
+                    for i in range(60) if i % 9 == 4])
+            job, = Job.create([{'file_name': 'leads.csv', 'file_data': data,
+                        'duplicates': mode, 'owner': 1}])
+            with patch.object(lead_import, 'CHUNK', 7), \
+                    patch.object(lead_import, 'PARALLEL_ABOVE',
+                        parallel_above):
+                Job.process([job])
+            job = Job(job.id)
+            leads = Lead.search([], order=[('id', 'ASC')])
+            result = (job.state, job.total, job.processed, job.created,
+                job.updated, job.flagged, job.skipped, job.rejected,
+                job.report, job.mapping,
+                [(l.name, l.email, l.phone, l.email_key, l.lead_kind,
+                        l.duplicate_of.name if l.duplicate_of else None)
+                    for l in leads])
+            Transaction().rollback()
+            return result
+
+        for mode in ['flag', 'skip', 'update']:
+            with self.subTest(mode=mode):
+                one = run(mode, -1)
+                two = run(mode, 0)
+                self.assertEqual(one[0], 'done')
+                self.assertTrue(one[7])
+                self.assertEqual(two, one)
