@@ -1,9 +1,12 @@
 """Edges of duplicate detection, merge and party replacement"""
 
+import re
+
 from trytond.exceptions import UserError
 from trytond.model import fields
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+
 from .database import DatabaseTestCase
 
 
@@ -116,9 +119,12 @@ class DuplicateTestCase(DatabaseTestCase):
                 Job.process([job])
             job = Job(job.id)
             leads = Lead.search([], order=[('id', 'ASC')])
+            # the ids of the leads already there differ between runs on
+            # PostgreSQL, whose sequences ignore the rollback
+            report = re.sub(rb'#\d+', b'#<id>', job.report or b'')
             result = (job.state, job.total, job.processed, job.created,
                 job.updated, job.flagged, job.skipped, job.rejected,
-                job.report, job.mapping,
+                report, job.mapping,
                 [(l.name, l.email, l.phone, l.email_key, l.lead_kind,
                         l.duplicate_of.name if l.duplicate_of else None)
                     for l in leads])

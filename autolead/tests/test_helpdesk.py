@@ -6,6 +6,7 @@ from trytond.modules.autolead.canned_response import render
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
+
 from .database import DatabaseTestCase
 
 

@@ -11,6 +11,7 @@ from trytond.pyson import PYSONDecoder
 from trytond.tests.test_tryton import (
     with_transaction)
 from trytond.transaction import Transaction, check_access
+
 from .database import DatabaseTestCase
 
 DEMO = Path(__file__).resolve().parents[2] / 'scripts' / 'demo_data.py'

@@ -11,9 +11,9 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
 from ..reporting import report_file, report_table
+from .database import DatabaseTestCase
 from .smtp_server import SMTPServer
 from .test_lead import make_user, stage
-from .database import DatabaseTestCase
 
 
 def today():

@@ -5,6 +5,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
+
 from .database import DatabaseTestCase
 
 BILLING = [
