@@ -441,38 +441,31 @@ def _datetime(value):
     return datetime.datetime.fromisoformat(str(value))
 
 
-class Note(metaclass=PoolMeta):
-    __name__ = 'autolead.lead.note'
+class RescoreLeadMixin:
+    "A record of a lead whose changes queue the rescoring of the lead"
 
     @classmethod
     def create(cls, vlist):
-        notes = super().create(vlist)
-        _rescore_leads_of(notes)
-        return notes
+        records = super().create(vlist)
+        cls._rescore_leads(records)
+        return records
 
     @classmethod
     def write(cls, *args):
         super().write(*args)
-        _rescore_leads_of(sum(args[::2], []))
+        cls._rescore_leads(sum(args[::2], []))
+
+    @classmethod
+    def _rescore_leads(cls, records):
+        Lead = Pool().get('autolead.lead')
+        leads = list({r.lead for r in records if r.lead})
+        if leads:
+            Lead.__queue__.rescore(leads)
 
 
-class Interaction(metaclass=PoolMeta):
+class Note(RescoreLeadMixin, metaclass=PoolMeta):
+    __name__ = 'autolead.lead.note'
+
+
+class Interaction(RescoreLeadMixin, metaclass=PoolMeta):
     __name__ = 'autolead.lead.interaction'
-
-    @classmethod
-    def create(cls, interactions):
-        interactions = super().create(interactions)
-        _rescore_leads_of(interactions)
-        return interactions
-
-    @classmethod
-    def write(cls, *args):
-        super().write(*args)
-        _rescore_leads_of(sum(args[::2], []))
-
-
-def _rescore_leads_of(records):
-    Lead = Pool().get('autolead.lead')
-    leads = list({r.lead for r in records if r.lead})
-    if leads:
-        Lead.__queue__.rescore(leads)
