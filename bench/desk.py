@@ -111,6 +111,29 @@ def measure(function, repeat):
     return percentile(timings, 0.5), percentile(timings, 0.95)
 
 
+def bench_workdir(backend_name):
+    "The folder of the benchmark's configuration and SQLite databases"
+    workdir = Path(os.environ.get('AUTOLEAD_BENCH_DIR', tempfile.gettempdir())
+        ) / f'autolead-bench-{backend_name}'
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+def start_trytond(config, env, database, port):
+    "Start trytond on loopback; return the process and its URL once it answers"
+    server = subprocess.Popen(
+        [str(BIN / 'trytond'), '-c', str(config), '-d', database],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        wait_for(url)
+    except BaseException:
+        server.terminate()
+        server.wait(10)
+        raise
+    return server, url
+
+
 def wait_for(url):
     for _ in range(300):
         try:
@@ -183,18 +206,12 @@ def main():
     args = parser.parse_args()
     backend_name = args.db.split(':')[0]
     args.database = args.database or f'bench_{args.leads}'
-    workdir = Path(os.environ.get('AUTOLEAD_BENCH_DIR', tempfile.gettempdir())
-        ) / f'autolead-bench-{backend_name}'
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = bench_workdir(backend_name)
     port = free_port()
     config, env = write_config(args, workdir, port)
     generated = prepare(args, config, env)
-    server = subprocess.Popen(
-        [str(BIN / 'trytond'), '-c', str(config), '-d', args.database],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f'http://127.0.0.1:{port}'
+    server, url = start_trytond(config, env, args.database, port)
     try:
-        wait_for(url)
         head = Session(url, args.database, 'bench_0', 'bench-pass-0')
         rep = Session(url, args.database, 'bench_20', 'bench-pass-20')
         sql = raw_sql_timer(args, config)

@@ -33,7 +33,6 @@ import random
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -44,7 +43,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from desk import BIN, free_port, run, wait_for, write_config  # noqa: E402
+from desk import (  # noqa: E402
+    BIN, bench_workdir, free_port, run, start_trytond, write_config)
 from rpc import percentile  # noqa: E402
 
 GOAL_MS = 100
@@ -257,21 +257,15 @@ def main():
         args.tickets = args.customers * 10
     backend_name = args.db.split(':')[0]
     args.database = args.database or f'bench_portal_{args.customers}'
-    workdir = Path(os.environ.get('AUTOLEAD_BENCH_DIR', tempfile.gettempdir())
-        ) / f'autolead-bench-{backend_name}'
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = bench_workdir(backend_name)
     port = free_port()
     config, env = write_config(args, workdir, port)
     generated = prepare(args, config, env)
-    server = subprocess.Popen(
-        [str(BIN / 'trytond'), '-c', str(config), '-d', args.database],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f'http://127.0.0.1:{port}'
+    server, url = start_trytond(config, env, args.database, port)
     base = f'{url}/{args.database}/portal'
     static = '/static/portal.css'
     step = max(args.customers // args.users, 1)
     try:
-        wait_for(url)
         # one customer alone: the baseline of the same pages
         alone = Customer(base, 1)
         if not alone.sign_in():
