@@ -443,6 +443,7 @@ def _datetime(value):
 
 class RescoreLeadMixin:
     "A record of a lead whose changes queue the rescoring of the lead"
+    __slots__ = ()
 
     @classmethod
     def create(cls, vlist):
