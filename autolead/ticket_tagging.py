@@ -165,6 +165,14 @@ class SuggestionMixin:
         help="How sure the suggestion is, from 0 to 1.")
 
     @classmethod
+    def copy(cls, records, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('suggested_category')
+        default.setdefault('suggested_category_confidence')
+        default.setdefault('suggested_tags')
+        return super().copy(records, default=default)
+
+    @classmethod
     def _suggestion_texts(cls, records):
         raise NotImplementedError
 
@@ -222,14 +230,6 @@ class Ticket(SuggestionMixin, metaclass=PoolMeta):
                         'state'],
                     },
                 })
-
-    @classmethod
-    def copy(cls, tickets, default=None):
-        default = default.copy() if default is not None else {}
-        default.setdefault('suggested_category')
-        default.setdefault('suggested_category_confidence')
-        default.setdefault('suggested_tags')
-        return super().copy(tickets, default=default)
 
     @classmethod
     def create(cls, vlist):
@@ -294,14 +294,6 @@ class Enquiry(SuggestionMixin, metaclass=PoolMeta):
     suggested_tags = fields.Many2Many(
         'autolead.enquiry-suggested-autolead.ticket.tag', 'enquiry', 'tag',
         "Suggested Tags", readonly=True)
-
-    @classmethod
-    def copy(cls, enquiries, default=None):
-        default = default.copy() if default is not None else {}
-        default.setdefault('suggested_category')
-        default.setdefault('suggested_category_confidence')
-        default.setdefault('suggested_tags')
-        return super().copy(enquiries, default=default)
 
     @classmethod
     def create(cls, vlist):
