@@ -8,6 +8,7 @@ of that key, anonymous forms a one-time token stored in
 """
 import datetime
 import hashlib
+from functools import cached_property
 import hmac
 import mimetypes
 import os
@@ -24,6 +25,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, Unique, fields
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, abort, with_pool, with_transaction)
+from trytond.tools import timezone as tz
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
@@ -186,6 +188,27 @@ class Portal:
     @property
     def party(self):
         return self.web_user.party if self.web_user else None
+
+    @cached_property
+    def timezone(self):
+        "The time zone of the pages: the company's, else the server's"
+        Company = self.pool.get('company.company')
+        company_id = Transaction().context.get('company')
+        companies = (Company.browse([company_id]) if company_id
+            else Company.search([], order=[('id', 'ASC')], limit=1))
+        if companies and companies[0].timezone:
+            return tz.get_tzinfo(companies[0].timezone)
+        return tz.SERVER
+
+    def local(self, value):
+        "The stored UTC datetime value in the time zone of the pages"
+        return value.replace(tzinfo=tz.UTC).astimezone(self.timezone)
+
+    def time(self, value, format='%d %b %Y %H:%M'):
+        "value as the customer reads it, '—' when there is none"
+        if value is None:
+            return '—'
+        return self.local(value).strftime(format)
 
     @property
     def csrf(self):

@@ -338,6 +338,34 @@ class PortalTestCase(DataRouteTestCase):
         self.assertNotIn("difficult customer", html)
         self.assertNotIn(f"/attachments/{self.ids['anna']['note_file']}", html)
 
+    def test_times_in_company_time_zone(self):
+        "Times are shown in the company's time zone, not in UTC"
+        def set_zone(name):
+            from trytond.modules.company.tests import create_company
+            Company = self.model('company.company')
+            companies = Company.search([])
+            if not companies and name:
+                companies = [create_company()]
+            Company.write(companies, {'timezone': name})
+
+        ticket_id = self.ids['anna']['ticket']
+        commit(set_zone, 'Asia/Kolkata')
+        try:
+            html = self.signed_in().get(
+                f"{self.base}/tickets/{ticket_id}").get_data(as_text=True)
+        finally:
+            commit(set_zone, None)
+        with Transaction().start(DB_NAME, 0):
+            ticket = self.model('autolead.ticket')(ticket_id)
+            created = ticket.create_date
+            replied = [m.date for m in ticket.messages if not m.internal][0]
+        kolkata = datetime.timedelta(hours=5, minutes=30)
+        self.assertIn(
+            f"<dt>Raised</dt><dd>"
+            f"{(created + kolkata).strftime('%d %b %Y %H:%M')}</dd>", html)
+        self.assertIn(
+            f'datetime="{(replied + kolkata).isoformat()}+05:30"', html)
+
     def test_other_customers_ticket_is_not_found(self):
         "Another customer's ticket id in the URL or form reaches nothing"
         client = self.signed_in()
