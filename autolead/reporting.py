@@ -2,7 +2,7 @@ import datetime
 from decimal import Decimal
 
 from sql import Literal, Null, Union
-from sql.aggregate import Count, Min, Sum
+from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, Substring
 from sql.operators import Concat
@@ -535,6 +535,35 @@ class Lead(metaclass=PoolMeta):
         cls._sql_indexes.add(
             Index(t, (t.closed_at, Index.Range()),
                 where=t.closed_at != Null))
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        back_fill = (backend.TableHandler.table_exist(cls._table)
+            and not table_h.column_exist('closed_at'))
+        super().__register__(module)
+        if back_fill:
+            cls._back_fill_closed_at()
+
+    @classmethod
+    def _back_fill_closed_at(cls):
+        """Date the leads closed before closed_at existed: their last stage
+        change, else their last modification"""
+        pool = Pool()
+        History = pool.get('autolead.lead.history')
+        lead = cls.__table__()
+        history = History.__table__()
+        cursor = Transaction().connection.cursor()
+        moment = Coalesce(lead.write_date, lead.create_date)
+        if backend.TableHandler.table_exist(History._table):
+            moment = Coalesce(history.select(
+                    Max(history.date),
+                    where=(history.lead == lead.id)
+                    & (history.field == 'stage')), moment)
+        cursor.execute(*lead.update(
+                [lead.closed_at], [moment],
+                where=lead.stage_kind.in_(['won', 'lost'])
+                & (lead.closed_at == Null)))
 
     @classmethod
     def preprocess_values(cls, mode, values):

@@ -487,3 +487,43 @@ class ReportingTestCase(DatabaseTestCase):
             sorted((a.organizer.login, a.state, a.appointments)
                 for a in appointments.values()),
             [('meera', 'draft', 1), ('ravi', 'confirmed', 2)])
+
+    @with_transaction()
+    def test_closed_at_back_fill(self):
+        "Leads closed before closed_at existed are dated from their history"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        History = pool.get('autolead.lead.history')
+        self.setup_sales()
+        moved, = Lead.search([('name', '=', "Open 1")])
+        Lead.write([moved], {
+                'stage': stage('stage_lost').id,
+                'lost_reason': pool.get('ir.model.data').get_id(
+                    'autolead', 'lost_reason_no_budget'),
+                })
+        born_won, = Lead.search([('name', '=', "Won 2")])
+        still_open, = Lead.search([('name', '=', "Open 2")])
+        change, = History.search([
+                ('lead', '=', moved.id), ('field', '=', 'stage')])
+        # the lead was lost long ago, touched since
+        lost_at = datetime.datetime(2026, 1, 2, 10, 30)
+        History.write([change], {'date': lost_at})
+        lead = Lead.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*lead.update([lead.closed_at], [None]))
+
+        Lead._back_fill_closed_at()
+
+        # read from the table: the record cache knows nothing of SQL updates
+        values = {v['id']: v for v in Lead.read(
+                [moved.id, born_won.id, still_open.id],
+                ['closed_at', 'write_date', 'create_date'])}
+        moved, born_won, still_open = (
+            values[moved.id], values[born_won.id], values[still_open.id])
+        self.assertEqual(moved['closed_at'], lost_at)
+        # closed_at is read to the second
+        self.assertLess(
+            abs(born_won['closed_at']
+                - (born_won['write_date'] or born_won['create_date'])),
+            datetime.timedelta(seconds=1))
+        self.assertIsNone(still_open['closed_at'])
