@@ -7,9 +7,6 @@ other. A filled `website` field (a honeypot hidden from people) is taken as
 spam and silently dropped.
 """
 import json
-import threading
-import time
-from collections import defaultdict, deque
 
 from trytond.config import config
 from trytond.i18n import gettext
@@ -18,36 +15,10 @@ from trytond.protocols.wrappers import (
     HTTPStatus, Response, with_pool, with_transaction)
 from trytond.wsgi import app
 
+from . import rate_limit
 from .importing import LeadFile
 
 HONEYPOT = 'website'
-WINDOW = 60
-
-
-class RateLimiter:
-    "Sliding window of submission times per client address"
-
-    def __init__(self):
-        self._hits = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, key, limit, now=None):
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits[key]
-            while hits and hits[0] <= now - WINDOW:
-                hits.popleft()
-            if len(hits) >= limit:
-                return False
-            hits.append(now)
-            return True
-
-    def clear(self):
-        with self._lock:
-            self._hits.clear()
-
-
-rate_limiter = RateLimiter()
 
 
 def allowed_origins():
@@ -116,7 +87,7 @@ def capture(request, pool):
     if data.get(HONEYPOT, '').strip():
         return _json(request, HTTPStatus.ACCEPTED, status='received')
     limit = Configuration(1).capture_rate_limit or 10
-    if not rate_limiter.allow(request.remote_addr or '', limit):
+    if not rate_limit.allow('capture', request.remote_addr, limit):
         return _json(request, HTTPStatus.TOO_MANY_REQUESTS,
             error=gettext('autolead.msg_capture_rate_limit'))
     lead, error = create_lead(data)

@@ -25,7 +25,7 @@ from trytond.protocols.wrappers import (
 from trytond.transaction import Transaction, without_check_access
 from trytond.wsgi import app
 
-from .capture import RateLimiter
+from . import rate_limit
 
 SESSION_COOKIE = 'autolead_session'
 MAX_BODY = 4096
@@ -39,7 +39,6 @@ AUDIENCES = [
     ('customer', "Customer"),
     ]
 
-rate_limiter = RateLimiter()
 _bots = {}
 _bots_lock = threading.Lock()
 
@@ -219,7 +218,7 @@ def ask(request, pool):
             error=gettext('autolead.msg_chatbot_too_long'))
     limit = config.getint(
         'autolead', 'chatbot_rate_limit', default=RATE_LIMIT)
-    if not rate_limiter.allow(request.remote_addr or '', limit):
+    if not rate_limit.allow('chatbot', request.remote_addr, limit):
         return _json(HTTPStatus.TOO_MANY_REQUESTS,
             error=gettext('autolead.msg_chatbot_rate_limit'))
     data = request.get_json(silent=True) if request.is_json \

@@ -29,7 +29,7 @@ from trytond.tools import timezone as tz
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
-from . import capture
+from . import capture, rate_limit
 from .normalize import InvalidEmail, normalize_email
 
 HERE = Path(__file__).resolve().parent
@@ -408,8 +408,7 @@ def _visitor_checks(portal, form_name):
         return portal.message('thanks',
             notice=gettext('autolead.msg_portal_enquiry_received'))
     limit = Configuration(1).capture_rate_limit or 10
-    if not capture.rate_limiter.allow(
-            portal.request.remote_addr or '', limit):
+    if not rate_limit.allow('capture', portal.request.remote_addr, limit):
         return portal.message('too_many',
             status=HTTPStatus.TOO_MANY_REQUESTS,
             error=gettext('autolead.msg_portal_rate_limit'))

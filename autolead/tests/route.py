@@ -20,6 +20,15 @@ def commit(func, *args):
         return
 
 
+def clear_rate_limits():
+    "Forget the requests the rate limits of the public routes counted"
+    from trytond.pool import Pool
+
+    def clear():
+        Pool().get('autolead.rate_limit.hit').clear()
+    commit(clear)
+
+
 class DataRouteTestCase(RouteTestCase):
     "Route tests sharing records created by setUpData as root"
     module = 'autolead'

@@ -1,12 +1,11 @@
 """The public capture form and the REST API create leads like the desk"""
 import json
 
-from trytond.modules.autolead.capture import rate_limiter
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-from .route import DataRouteTestCase
+from .route import DataRouteTestCase, clear_rate_limits
 
 ORIGIN = 'https://shop.example.com'
 KEY = 'a' * 64
@@ -41,7 +40,7 @@ class CaptureTestCase(DataRouteTestCase):
 
     def setUp(self):
         super().setUp()
-        rate_limiter.clear()
+        clear_rate_limits()
         self.url = f'/{self.db_name}/autolead/capture'
 
     def leads(self, **domain):
@@ -110,10 +109,16 @@ class CaptureTestCase(DataRouteTestCase):
         for i in range(5):
             response = client.post(self.url, data={
                     'name': f"Visitor {i}",
-                    'email': f'visitor{i}@rate.example.com'})
+                    'email': f'visitor{i}@rate.example.com'},
+                environ_base={'REMOTE_ADDR': '10.0.0.7'})
             codes.append(response.status_code)
         self.assertEqual(codes, [201, 201, 201, 429, 429])
         self.assertIn('Too many submissions', response.json['error'])
+        # the count is in the database: another trytond process refuses too
+        with Transaction().start(DB_NAME, 0):
+            Hit = Pool().get('autolead.rate_limit.hit')
+            self.assertFalse(Hit.allow('capture', '10.0.0.7', 3))
+            self.assertTrue(Hit.allow('chatbot', '10.0.0.7', 3))
         other = client.post(self.url, data={
                 'name': "Neighbour", 'email': 'n@rate.example.com'},
             environ_base={'REMOTE_ADDR': '10.0.0.9'})

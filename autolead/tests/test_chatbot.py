@@ -2,12 +2,12 @@
 from unittest.mock import patch
 
 from trytond.modules.autolead import chatbot
-from trytond.modules.autolead.chatbot import SESSION_COOKIE, rate_limiter
+from trytond.modules.autolead.chatbot import SESSION_COOKIE
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-from .route import DataRouteTestCase
+from .route import DataRouteTestCase, clear_rate_limits
 
 
 class ChatbotTestCase(DataRouteTestCase):
@@ -50,7 +50,7 @@ class ChatbotTestCase(DataRouteTestCase):
 
     def setUp(self):
         super().setUp()
-        rate_limiter.clear()
+        clear_rate_limits()
         self.url = f'/{self.db_name}/chatbot/ask'
 
     def ask(self, question, session=None, client=None):
@@ -142,7 +142,7 @@ class ChatbotTestCase(DataRouteTestCase):
         response = client.post(self.url, data='{"question": "' + 'y' * 5000
             + '"}', content_type='application/json')
         self.assertEqual(response.status_code, 413)
-        rate_limiter.clear()
+        clear_rate_limits()
         with patch.object(chatbot, 'RATE_LIMIT', 2):
             codes = [self.ask("What is Auto Lead?", client=client).status_code
                 for _ in range(3)]

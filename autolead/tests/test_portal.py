@@ -6,12 +6,11 @@ from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 import trytond.config as config
-from trytond.modules.autolead import capture
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-from .route import DataRouteTestCase, commit
+from .route import DataRouteTestCase, clear_rate_limits, commit
 
 
 
@@ -104,7 +103,7 @@ class PortalTestCase(DataRouteTestCase):
 
     def setUp(self):
         super().setUp()
-        capture.rate_limiter.clear()
+        clear_rate_limits()
         self.base = f'/{self.db_name}/portal'
 
     def token(self, response):
