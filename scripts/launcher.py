@@ -254,9 +254,12 @@ def command_run(args):
             ('worker', [*worker, '-c', config, '-d', DATABASE]),
             ]:
         log = open(HOME / 'log' / f'{name}.log', 'a')
+        # each in its own process group, stopped with its children
+        # (trytond-cron runs the crons in a pool of processes)
         processes.append(subprocess.Popen(
                 [str(a) for a in argv],
-                stdout=log, stderr=subprocess.STDOUT))
+                stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True))
     base = f'http://{args.host}:{args.port}'
     say("Auto Lead is running (Ctrl-C stops it)")
     print(f"""
@@ -281,15 +284,21 @@ def command_run(args):
     rahul@customer.example / customer-demo
 """, flush=True)
 
+    def signal_group(process, signum):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            pass
+
     def stop(*_):
         for process in processes:
-            if process.poll() is None:
-                process.terminate()
+            signal_group(process, signal.SIGTERM)
         for process in processes:
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                pass
+            signal_group(process, signal.SIGKILL)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
