@@ -247,7 +247,7 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
             ids = [i for i, in cursor]
             if not ids:
                 continue
-            for sub_ids in grouped_slice(ids):
+            for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
                 cursor.execute(*table.update(
                         [column], [new], where=table.id.in_(list(sub_ids))))
             Model._insert_history(ids)

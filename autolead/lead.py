@@ -3,6 +3,7 @@ import datetime
 from sql.aggregate import Count
 from sql.conditionals import Coalesce
 
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -350,7 +351,8 @@ class Lead(ModelSQL, ModelView):
         note = Note.__table__()
         cursor = Transaction().connection.cursor()
         counts = {l.id: 0 for l in leads}
-        for sub_ids in grouped_slice(counts):
+        for sub_ids in grouped_slice(
+                list(counts), backend.MAX_QUERY_PARAMS):
             cursor.execute(*note.select(
                     note.lead, Count(note.id),
                     where=reduce_ids(note.lead, sub_ids),
