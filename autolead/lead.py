@@ -230,7 +230,7 @@ class Lead(ModelSQL, ModelView):
         STAGE_KINDS, "Stage Kind", readonly=True,
         help="The kind of the stage, kept on the lead for fast filters.")
     stage_colour = fields.Function(fields.Selection(
-            COLOURS, "Stage Colour"), 'on_change_with_stage_colour')
+            COLOURS, "Stage Colour"), 'get_stage_colour')
     lost_reason = fields.Many2One(
         'autolead.lead.lost_reason', "Lost Reason", ondelete='RESTRICT',
         states={
@@ -343,6 +343,25 @@ class Lead(ModelSQL, ModelView):
     @fields.depends('stage')
     def on_change_with_stage_colour(self, name=None):
         return self.stage.colour if self.stage else None
+
+    @classmethod
+    def get_stage_colour(cls, leads, name):
+        # every row of the list: one query instead of loading each lead
+        pool = Pool()
+        Stage = pool.get('autolead.lead.stage')
+        lead = cls.__table__()
+        stage = Stage.__table__()
+        cursor = Transaction().connection.cursor()
+        colours = {l.id: None for l in leads}
+        for sub_ids in grouped_slice(
+                list(colours), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*lead.join(
+                    stage, condition=lead.stage == stage.id
+                    ).select(
+                    lead.id, stage.colour,
+                    where=reduce_ids(lead.id, sub_ids)))
+            colours.update(cursor)
+        return colours
 
     @classmethod
     def get_follow_up_count(cls, leads, name):
