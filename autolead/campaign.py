@@ -404,7 +404,7 @@ class Lead(metaclass=PoolMeta):
     __name__ = 'autolead.lead'
 
     campaign = fields.Many2One(
-        'autolead.campaign', "Campaign", ondelete='SET NULL',
+        'autolead.campaign', "Campaign", ondelete='SET NULL', loading='lazy',
         help="The campaign through which the lead signed up.")
 
     @classmethod

@@ -71,7 +71,7 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
 
     duplicate_of = fields.Many2One(
         'autolead.lead', "Duplicate Of", readonly=True, ondelete='SET NULL',
-        help="The first lead of the same contact.")
+        loading='lazy', help="The first lead of the same contact.")
     lead_kind = fields.Selection(
         LEAD_KINDS, "Kind", required=True, sort=False,
         help="Set on creation from the contact data: new, re-engaged (came "

@@ -191,14 +191,15 @@ class Lead(ModelSQL, ModelView):
 
     name = fields.Char("Name", required=True)
     company_name = fields.Char("Company")
-    job_title = fields.Char("Job Title")
+    job_title = fields.Char("Job Title", loading='lazy')
     email = fields.Char("Email")
     phone = fields.Char("Phone")
     source = fields.Selection(SOURCES, "Source", required=True, sort=False)
     medium = fields.Char(
-        "Medium", help="How the lead reached us, e.g. cpc, organic, social.")
-    campaign_name = fields.Char("Campaign")
-    industry = fields.Char("Industry")
+        "Medium", loading='lazy',
+        help="How the lead reached us, e.g. cpc, organic, social.")
+    campaign_name = fields.Char("Campaign", loading='lazy')
+    industry = fields.Char("Industry", loading='lazy')
     territory = fields.Char(
         "Territory", help="The region or location the lead belongs to.")
     expected_value = fields.Numeric(
@@ -233,6 +234,7 @@ class Lead(ModelSQL, ModelView):
             COLOURS, "Stage Colour"), 'get_stage_colour')
     lost_reason = fields.Many2One(
         'autolead.lead.lost_reason', "Lost Reason", ondelete='RESTRICT',
+        loading='lazy',
         states={
             'invisible': Eval('stage_kind') != 'lost',
             'required': Eval('stage_kind') == 'lost',
@@ -249,9 +251,12 @@ class Lead(ModelSQL, ModelView):
         'autolead.lead.interaction', 'lead', "Interactions")
     history = fields.One2Many(
         'autolead.lead.history', 'lead', "Timeline", readonly=True)
-    email_key = fields.Char("Email Key", readonly=True, strip=False)
-    phone_key = fields.Char("Phone Key", readonly=True, strip=False)
-    company_key = fields.Char("Company Key", readonly=True, strip=False)
+    email_key = fields.Char(
+        "Email Key", readonly=True, strip=False, loading='lazy')
+    phone_key = fields.Char(
+        "Phone Key", readonly=True, strip=False, loading='lazy')
+    company_key = fields.Char(
+        "Company Key", readonly=True, strip=False, loading='lazy')
 
     @classmethod
     def __setup__(cls):

@@ -233,14 +233,14 @@ class Lead(metaclass=PoolMeta):
         help="The chance, in percent, that the lead is won, "
         "from the leads won and lost before.")
     score_reasons = fields.Text(
-        "Score Reasons", readonly=True,
+        "Score Reasons", readonly=True, loading='lazy',
         help="What raises the score most.")
     score_kind = fields.Selection([
             (None, ""),
             ('model', "Trained Model"),
             ('prior', "Rule-based Prior"),
-            ], "Scored By", readonly=True)
-    scored_at = fields.DateTime("Scored At", readonly=True)
+            ], "Scored By", readonly=True, loading='lazy')
+    scored_at = fields.DateTime("Scored At", readonly=True, loading='lazy')
     hot = fields.Function(fields.Boolean(
             "Hot", help="An open lead whose score is high."),
         'get_hot', searcher='search_hot')
