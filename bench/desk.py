@@ -120,12 +120,10 @@ def raw_sql_timer(args, config):
 def measure(function, repeat, clients=1, duration=None):
     """Return p50, p95, calls per second and calls of function (which
     returns its own time in ms), called repeat times by each of clients at
-    once, for at most duration seconds, after one call to warm up"""
-    function()  # warm caches once, as a user's second click would
+    once, for at most duration seconds, after a round to warm up"""
     timings, errors = [], []
-    deadline = time.monotonic() + duration if duration else None
 
-    def client():
+    def client(repeat, deadline=None):
         try:
             for _ in range(repeat):
                 if deadline and time.monotonic() > deadline:
@@ -133,20 +131,27 @@ def measure(function, repeat, clients=1, duration=None):
                 timings.append(function())
         except Exception as exception:
             errors.append(exception)
-    start = time.perf_counter()
-    if clients == 1:
-        client()
-    else:
-        threads = [threading.Thread(target=client) for _ in range(clients)]
+
+    def run(repeat, deadline=None):
+        if clients == 1:
+            return client(repeat, deadline)
+        threads = [threading.Thread(target=client, args=(repeat, deadline))
+            for _ in range(clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+    # warm the caches, as a user's second click would, of every worker
+    run(1 if clients == 1 else 2)
+    warm_up = len(timings)
+    timings.clear()
+    start = time.perf_counter()
+    run(repeat, time.monotonic() + duration if duration else None)
     if errors:
         raise errors[0]
     rate = len(timings) / (time.perf_counter() - start)
     return (percentile(timings, 0.5), percentile(timings, 0.95), rate,
-        len(timings) + 1)
+        len(timings) + warm_up)
 
 
 def bench_workdir(backend_name):
