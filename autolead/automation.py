@@ -2,6 +2,7 @@ import datetime
 import logging
 from email.message import EmailMessage
 
+from trytond import backend
 from trytond.config import config
 from trytond.model import (
     Index, ModelSingleton, ModelSQL, ModelView, Unique, fields)
@@ -133,7 +134,7 @@ class Message(ModelSQL, ModelView):
         Notification = pool.get('res.notification')
         keys = [v['key'] for v in values_list]
         existing = set()
-        for sub_keys in grouped_slice(keys):
+        for sub_keys in grouped_slice(keys, backend.MAX_QUERY_PARAMS):
             existing.update(m.key for m in cls.search([
                         ('key', 'in', list(sub_keys)),
                         ]))

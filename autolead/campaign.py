@@ -5,6 +5,7 @@ from http import HTTPStatus
 
 from sql.aggregate import Count
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
@@ -189,7 +190,7 @@ class Campaign(Workflow, ModelSQL, ModelView):
         lead = Lead.__table__()
         cursor = Transaction().connection.cursor()
         counts = dict.fromkeys(map(int, campaigns), 0)
-        for sub_ids in grouped_slice(campaigns):
+        for sub_ids in grouped_slice(campaigns, backend.MAX_QUERY_PARAMS):
             cursor.execute(*lead.select(
                     lead.campaign, Count(lead.id),
                     where=reduce_ids(lead.campaign, map(int, sub_ids)),
@@ -234,7 +235,7 @@ class Campaign(Workflow, ModelSQL, ModelView):
         table = cls.__table__()
         column = getattr(table, field)
         cursor = Transaction().connection.cursor()
-        for sub in grouped_slice(campaigns):
+        for sub in grouped_slice(campaigns, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.update(
                     [column], [column + 1],
                     where=reduce_ids(table.id, map(int, sub))))
@@ -403,7 +404,7 @@ class Lead(metaclass=PoolMeta):
     __name__ = 'autolead.lead'
 
     campaign = fields.Many2One(
-        'autolead.campaign', "Campaign", ondelete='SET NULL',
+        'autolead.campaign', "Campaign", ondelete='SET NULL', loading='lazy',
         help="The campaign through which the lead signed up.")
 
     @classmethod

@@ -5,6 +5,7 @@ from sql import Null
 from sql.conditionals import Case
 from sql.aggregate import Count, Max
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import ValidationError
@@ -57,7 +58,8 @@ class Conversation(ModelSQL, ModelView):
         result = {n: {c.id: None for c in conversations} for n in names}
         if 'unread' in result:
             result['unread'] = {c.id: 0 for c in conversations}
-        for sub_ids in grouped_slice([c.id for c in conversations]):
+        for sub_ids in grouped_slice(
+                [c.id for c in conversations], backend.MAX_QUERY_PARAMS):
             sub_ids = list(sub_ids)
             if 'last_message_at' in names:
                 cursor.execute(*message.select(
@@ -135,7 +137,7 @@ class Conversation(ModelSQL, ModelView):
         user = user if user is not None else Transaction().user
         ids = [c.id for c in conversations]
         last = {}
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*message.select(
                     message.conversation, Max(message.id),
                     where=reduce_ids(message.conversation, sub_ids),

@@ -71,7 +71,7 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
 
     duplicate_of = fields.Many2One(
         'autolead.lead', "Duplicate Of", readonly=True, ondelete='SET NULL',
-        help="The first lead of the same contact.")
+        loading='lazy', help="The first lead of the same contact.")
     lead_kind = fields.Selection(
         LEAD_KINDS, "Kind", required=True, sort=False,
         help="Set on creation from the contact data: new, re-engaged (came "
@@ -247,7 +247,7 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
             ids = [i for i, in cursor]
             if not ids:
                 continue
-            for sub_ids in grouped_slice(ids):
+            for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
                 cursor.execute(*table.update(
                         [column], [new], where=table.id.in_(list(sub_ids))))
             Model._insert_history(ids)

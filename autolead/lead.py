@@ -3,6 +3,7 @@ import datetime
 from sql.aggregate import Count
 from sql.conditionals import Coalesce
 
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -190,14 +191,15 @@ class Lead(ModelSQL, ModelView):
 
     name = fields.Char("Name", required=True)
     company_name = fields.Char("Company")
-    job_title = fields.Char("Job Title")
+    job_title = fields.Char("Job Title", loading='lazy')
     email = fields.Char("Email")
     phone = fields.Char("Phone")
     source = fields.Selection(SOURCES, "Source", required=True, sort=False)
     medium = fields.Char(
-        "Medium", help="How the lead reached us, e.g. cpc, organic, social.")
-    campaign_name = fields.Char("Campaign")
-    industry = fields.Char("Industry")
+        "Medium", loading='lazy',
+        help="How the lead reached us, e.g. cpc, organic, social.")
+    campaign_name = fields.Char("Campaign", loading='lazy')
+    industry = fields.Char("Industry", loading='lazy')
     territory = fields.Char(
         "Territory", help="The region or location the lead belongs to.")
     expected_value = fields.Numeric(
@@ -229,9 +231,10 @@ class Lead(ModelSQL, ModelView):
         STAGE_KINDS, "Stage Kind", readonly=True,
         help="The kind of the stage, kept on the lead for fast filters.")
     stage_colour = fields.Function(fields.Selection(
-            COLOURS, "Stage Colour"), 'on_change_with_stage_colour')
+            COLOURS, "Stage Colour"), 'get_stage_colour')
     lost_reason = fields.Many2One(
         'autolead.lead.lost_reason', "Lost Reason", ondelete='RESTRICT',
+        loading='lazy',
         states={
             'invisible': Eval('stage_kind') != 'lost',
             'required': Eval('stage_kind') == 'lost',
@@ -248,9 +251,12 @@ class Lead(ModelSQL, ModelView):
         'autolead.lead.interaction', 'lead', "Interactions")
     history = fields.One2Many(
         'autolead.lead.history', 'lead', "Timeline", readonly=True)
-    email_key = fields.Char("Email Key", readonly=True, strip=False)
-    phone_key = fields.Char("Phone Key", readonly=True, strip=False)
-    company_key = fields.Char("Company Key", readonly=True, strip=False)
+    email_key = fields.Char(
+        "Email Key", readonly=True, strip=False, loading='lazy')
+    phone_key = fields.Char(
+        "Phone Key", readonly=True, strip=False, loading='lazy')
+    company_key = fields.Char(
+        "Company Key", readonly=True, strip=False, loading='lazy')
 
     @classmethod
     def __setup__(cls):
@@ -344,13 +350,33 @@ class Lead(ModelSQL, ModelView):
         return self.stage.colour if self.stage else None
 
     @classmethod
+    def get_stage_colour(cls, leads, name):
+        # every row of the list: one query instead of loading each lead
+        pool = Pool()
+        Stage = pool.get('autolead.lead.stage')
+        lead = cls.__table__()
+        stage = Stage.__table__()
+        cursor = Transaction().connection.cursor()
+        colours = {l.id: None for l in leads}
+        for sub_ids in grouped_slice(
+                list(colours), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*lead.join(
+                    stage, condition=lead.stage == stage.id
+                    ).select(
+                    lead.id, stage.colour,
+                    where=reduce_ids(lead.id, sub_ids)))
+            colours.update(cursor)
+        return colours
+
+    @classmethod
     def get_follow_up_count(cls, leads, name):
         pool = Pool()
         Note = pool.get('autolead.lead.note')
         note = Note.__table__()
         cursor = Transaction().connection.cursor()
         counts = {l.id: 0 for l in leads}
-        for sub_ids in grouped_slice(counts):
+        for sub_ids in grouped_slice(
+                list(counts), backend.MAX_QUERY_PARAMS):
             cursor.execute(*note.select(
                     note.lead, Count(note.id),
                     where=reduce_ids(note.lead, sub_ids),

@@ -11,6 +11,8 @@ from collections import defaultdict
 from sql import Literal
 from sql.aggregate import Count, Max
 
+from trytond import backend
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSingleton, ModelSQL, ModelView, fields)
@@ -58,6 +60,8 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="The weights used to score leads until enough of them are "
         "won or lost to train a model (JSON: bias, values, per_unit, "
         "keywords). Leave empty to show no score meanwhile.")
+    _get_hot_score_cache = Cache(
+        'autolead.lead.scoring.configuration.get_hot_score')
 
     @classmethod
     def __setup__(cls):
@@ -75,6 +79,23 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_prior(cls):
         return json.dumps(DEFAULT_PRIOR, indent=2)
+
+    @classmethod
+    def get_hot_score(cls):
+        "The score from which an open lead is hot"
+        # asked for every page of leads and every lead form: reading the
+        # singleton (and its defaults while it is not stored) each time
+        # cost more than the rest of the hot flag
+        hot_score = cls._get_hot_score_cache.get(None)
+        if hot_score is not None:
+            return hot_score
+        return cls._get_hot_score_cache.set(None, cls(1).hot_score or 0)
+
+    @classmethod
+    def on_modification(cls, mode, configurations, field_names=None):
+        super().on_modification(
+            mode, configurations, field_names=field_names)
+        cls._get_hot_score_cache.clear()
 
     @classmethod
     def validate_fields(cls, configurations, field_names):
@@ -212,14 +233,14 @@ class Lead(metaclass=PoolMeta):
         help="The chance, in percent, that the lead is won, "
         "from the leads won and lost before.")
     score_reasons = fields.Text(
-        "Score Reasons", readonly=True,
+        "Score Reasons", readonly=True, loading='lazy',
         help="What raises the score most.")
     score_kind = fields.Selection([
             (None, ""),
             ('model', "Trained Model"),
             ('prior', "Rule-based Prior"),
-            ], "Scored By", readonly=True)
-    scored_at = fields.DateTime("Scored At", readonly=True)
+            ], "Scored By", readonly=True, loading='lazy')
+    scored_at = fields.DateTime("Scored At", readonly=True, loading='lazy')
     hot = fields.Function(fields.Boolean(
             "Hot", help="An open lead whose score is high."),
         'get_hot', searcher='search_hot')
@@ -233,7 +254,7 @@ class Lead(metaclass=PoolMeta):
     @classmethod
     def _hot_score(cls):
         Configuration = Pool().get('autolead.lead.scoring.configuration')
-        return Configuration(1).hot_score or 0
+        return Configuration.get_hot_score()
 
     @classmethod
     def view_attributes(cls):
@@ -244,9 +265,19 @@ class Lead(metaclass=PoolMeta):
 
     @classmethod
     def get_hot(cls, leads, name):
+        # every row of the list: one query instead of loading each lead
+        lead = cls.__table__()
+        cursor = Transaction().connection.cursor()
         threshold = cls._hot_score()
-        return {l.id: bool(l.stage_kind == 'open' and l.score is not None
-                and l.score >= threshold) for l in leads}
+        hot = {l.id: False for l in leads}
+        for sub_ids in grouped_slice(list(hot), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*lead.select(
+                    lead.id, lead.stage_kind, lead.score,
+                    where=reduce_ids(lead.id, sub_ids)))
+            for lead_id, stage_kind, score in cursor:
+                hot[lead_id] = bool(stage_kind == 'open'
+                    and score is not None and score >= threshold)
+        return hot
 
     @classmethod
     def search_hot(cls, name, clause):
@@ -371,7 +402,8 @@ class Lead(metaclass=PoolMeta):
                 else Literal(True)
 
         rows = []
-        slices = grouped_slice(ids) if ids is not None else [None]
+        slices = (grouped_slice(ids, backend.MAX_QUERY_PARAMS)
+            if ids is not None else [None])
         for sub_ids in slices:
             sub_ids = list(sub_ids) if sub_ids is not None else None
             cursor.execute(*lead.select(
@@ -388,7 +420,7 @@ class Lead(metaclass=PoolMeta):
         notes, follow_ups = defaultdict(list), defaultdict(int)
         interactions = defaultdict(int)
         stage_changes, closed_at = defaultdict(int), {}
-        for sub_ids in grouped_slice(lead_ids):
+        for sub_ids in grouped_slice(lead_ids, backend.MAX_QUERY_PARAMS):
             sub_ids = list(sub_ids)
             cursor.execute(*note.select(note.lead, note.text,
                     where=reduce_ids(note.lead, sub_ids)))

@@ -525,7 +525,7 @@ class Lead(metaclass=PoolMeta):
     __name__ = 'autolead.lead'
 
     closed_at = fields.DateTime(
-        "Closed At", readonly=True,
+        "Closed At", readonly=True, loading='lazy',
         help="When the lead was won or lost.")
 
     @classmethod

@@ -145,6 +145,30 @@ class LeadTestCase(DatabaseTestCase):
             [bina, asha])
 
     @with_transaction()
+    def test_list_function_fields(self):
+        "A page of leads reads its stage colours and note counts at once"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Note = pool.get('autolead.lead.note')
+        Stage = pool.get('autolead.lead.stage')
+        leads = Lead.create([{'name': f"Lead {i}"} for i in range(5)])
+        Lead.write(leads[:2], {'stage': stage('stage_contacted').id})
+        Stage.write([stage('stage_new')], {'colour': 'danger'})
+        Note.create([{'lead': leads[1].id, 'text': "Called"} for _ in range(3)]
+            + [{'lead': leads[4].id, 'text': "Mailed"}])
+
+        rows = Lead.read(
+            [l.id for l in leads], ['stage_colour', 'follow_up_count'])
+
+        self.assertEqual(
+            [(r['stage_colour'], r['follow_up_count']) for r in rows], [
+                (None, 0), (None, 3), ('danger', 0), ('danger', 0),
+                ('danger', 1)])
+        lead = Lead()
+        lead.stage = stage('stage_new')
+        self.assertEqual(lead.on_change_with_stage_colour(), 'danger')
+
+    @with_transaction()
     def test_search_box_by_contact_key(self):
         "A whole email or phone typed in the search box finds the lead"
         Lead = Pool().get('autolead.lead')

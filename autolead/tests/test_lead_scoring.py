@@ -97,6 +97,35 @@ class LeadScoringTestCase(DatabaseTestCase):
         self.assertIsNone(referral.score_kind)
 
     @with_transaction()
+    def test_hot_follows_configuration(self):
+        "Hot is read for a page of leads and follows the threshold set"
+        pool = Pool()
+        Configuration = pool.get('autolead.lead.scoring.configuration')
+        Lead = pool.get('autolead.lead')
+        high, low, unscored, lost = Lead.create([
+                {'name': "High"}, {'name': "Low"}, {'name': "Unscored"},
+                {'name': "Lost"}])
+        Lead.write([high], {'score': 90}, [low], {'score': 40},
+            [lost], {'score': 95})
+        table = Lead.__table__()
+        Transaction().connection.cursor().execute(*table.update(
+                [table.stage_kind], ['lost'], where=table.id == lost.id))
+
+        def hot():
+            return [r['hot'] for r in Lead.read(
+                    [high.id, low.id, unscored.id, lost.id], ['hot'])]
+
+        self.assertEqual(Configuration.get_hot_score(), 70)
+        self.assertEqual(hot(), [True, False, False, False])
+        Configuration.write([Configuration(1)], {'hot_score': 30})
+        self.assertEqual(Configuration.get_hot_score(), 30)
+        self.assertEqual(hot(), [True, True, False, False])
+        self.assertEqual(set(Lead.search([
+                    ('hot', '=', True),
+                    ('id', 'in', [high.id, low.id, unscored.id, lost.id]),
+                    ])), {high, low})
+
+    @with_transaction()
     def test_access(self):
         "Only the administrator configures and trains; heads read trainings"
         pool = Pool()
