@@ -403,6 +403,16 @@ class Campaign(_LeadOutcome):
 
     @classmethod
     def table_query(cls):
+        if _use_rollup() and _sees_all():
+            # a representative's own leads are read through the index on
+            # their owner
+            rollup = Pool().get(
+                'autolead.rollup.lead.campaign_day').__table__()
+            return rollup.select(
+                *cls._rollup_outcome_columns(rollup),
+                rollup.campaign.as_('campaign'),
+                where=_date_bounds(rollup.date),
+                group_by=[rollup.campaign])
         lead = Pool().get('autolead.lead').__table__()
         return lead.select(
             *cls._outcome_columns(lead),

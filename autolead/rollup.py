@@ -260,6 +260,42 @@ class LeadOwnerSourceDay(Rollup):
             }
 
 
+class LeadCampaignDay(Rollup):
+    "Leads of campaigns and their value per day of creation and status"
+    __name__ = 'autolead.rollup.lead.campaign_day'
+
+    date = fields.Date("Date", readonly=True)
+    campaign = fields.Many2One(
+        'autolead.campaign', "Campaign", readonly=True)
+    stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
+    leads = fields.Integer("Leads", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
+    _keys = ['date', 'campaign', 'stage_kind']
+    _measures = ['leads', 'value']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.date, Index.Range())))
+
+    @classmethod
+    def _sources(cls):
+        def rows(lead):
+            return lead.select(
+                lead.id.as_('id'),
+                day(cls.date, lead.create_date).as_('date'),
+                lead.campaign.as_('campaign'),
+                lead.stage_kind.as_('stage_kind'),
+                Literal(1).as_('leads'),
+                Coalesce(lead.expected_value, 0).as_('value'),
+                where=lead.campaign != Null)
+        return {
+            'autolead.lead': (
+                {'campaign', 'stage', 'stage_kind', 'expected_value'}, rows),
+            }
+
+
 class LeadOwnerStage(Rollup):
     "Leads and their value per owner and stage: the pipeline"
     __name__ = 'autolead.rollup.lead.owner_stage'

@@ -18,6 +18,7 @@ REPORTS = [
     'autolead.reporting.lead.source',
     'autolead.reporting.lead.stage',
     'autolead.reporting.rep',
+    'autolead.reporting.campaign',
     'autolead.reporting.performance',
     'autolead.reporting.target',
     ]
@@ -25,6 +26,7 @@ ROLLUPS = [
     'autolead.rollup.lead.owner_day',
     'autolead.rollup.lead.source_day',
     'autolead.rollup.lead.owner_source_day',
+    'autolead.rollup.lead.campaign_day',
     'autolead.rollup.lead.owner_stage',
     'autolead.rollup.activity_day',
     ]
@@ -87,7 +89,20 @@ class RollupTestCase(DatabaseTestCase):
                 self.assertEqual(rollup_rows(name), kept[name])
 
     def setup_sales(self):
-        return test_reporting.ReportingTestCase.setup_sales(self)
+        "The leads of test_reporting, two of them from a campaign each"
+        pool = Pool()
+        Campaign = pool.get('autolead.campaign')
+        Lead = pool.get('autolead.lead')
+        ravi, meera, head = test_reporting.ReportingTestCase.setup_sales(
+            self)
+        diwali, holi = Campaign.create([{
+                    'title': title, 'code': title.lower(),
+                    'type': 'promotion', 'owner': ravi.id,
+                    } for title in ["Diwali", "Holi"]])
+        Lead.write(Lead.search([('name', 'in', ["Open 1", "Won 2"])]), {
+                'campaign': diwali.id},
+            Lead.search([('name', '=', "Won 1")]), {'campaign': holi.id})
+        return ravi, meera, head
 
     def setup_activity(self, ravi, meera):
         "Calls, emails and meetings of both representatives over some days"
@@ -170,7 +185,8 @@ class RollupTestCase(DatabaseTestCase):
 
         Lead.write(leads[:2], {'owner': meera.id}, [won2], {
                 'owner': ravi.id, 'expected_value': Decimal('1234.56')})
-        Lead.write(leads[2:], {'expected_value': None, 'source': 'event'})
+        Lead.write(leads[2:], {'expected_value': None, 'source': 'event',
+                'campaign': None})
         # twice the same lead in one call
         Lead.write([won2], {'expected_value': Decimal(7)},
             [won2], {'owner': meera.id})
@@ -209,6 +225,17 @@ class RollupTestCase(DatabaseTestCase):
         lost1, = Lead.search([('name', '=', "Lost 1")])
 
         Lead.delete([won1, lost1])
+
+        self.assertSameFigures(ravi, meera, head)
+
+    @with_transaction()
+    def test_campaign_deleted(self):
+        "The leads of a deleted campaign leave its figures"
+        pool = Pool()
+        Campaign = pool.get('autolead.campaign')
+        ravi, meera, head = self.setup_sales()
+
+        Campaign.delete(Campaign.search([('code', '=', 'diwali')]))
 
         self.assertSameFigures(ravi, meera, head)
 
