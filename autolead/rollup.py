@@ -118,17 +118,23 @@ class Rollup(ModelSQL):
                 column = getattr(table, k)
                 where &= column == value if value is not None else (
                     column == Null)
-            cursor.execute(*table.update(
-                    measures, [c + v for c, v in zip(measures, values)],
-                    where=where))
-            if not cursor.rowcount:
+            # one row of the key: two transactions may have inserted it at
+            # once (a key may be NULL, so no unique constraint), the sums
+            # stay right as long as a change goes to one of them
+            cursor.execute(*table.select(table.id, where=where, limit=1))
+            row = cursor.fetchone()
+            if row:
+                cursor.execute(*table.update(
+                        measures, [c + v for c, v in zip(measures, values)],
+                        where=table.id == row[0]))
+                if sign < 0:
+                    # the key has no record left
+                    cursor.execute(*table.delete(
+                            where=(table.id == row[0]) & (measures[0] == 0)))
+            else:
                 cursor.execute(*table.insert(
                         [getattr(table, k) for k in cls._keys] + measures,
                         [list(key) + values]))
-            elif sign < 0:
-                # the key has no record left
-                cursor.execute(*table.delete(
-                        where=where & (measures[0] == 0)))
 
     @classmethod
     def subtract(cls, name, ids):
