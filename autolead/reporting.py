@@ -19,6 +19,10 @@ from trytond.wizard import (
 from . import exporting
 from .lead import SOURCES, STAGE_KINDS
 
+# A report's rows share their ids between periods (and with rollup=False),
+# so the records read in a transaction are cached per period
+Transaction.cache_keys.update({'from_date', 'to_date', 'period', 'rollup'})
+
 PERIODS = [
     ('hour', "Hour"),
     ('day', "Day"),
