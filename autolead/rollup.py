@@ -2,9 +2,10 @@
 of aggregating a million leads twice per open (search, then read).
 
 Each rollup sums measures per key. It is kept up to date by the models it
-summarises: their create, write and delete subtract the rows as they were
-and add them as they are, in a few statements per call whatever the number
-of records. Writers of raw SQL on those tables call `rebuild()`.
+summarises: their create, write and delete sum the records as they were and
+as they are per key and apply the difference, in a few statements per call
+whatever the number of records. Writers of raw SQL on those tables call
+`rebuild()`.
 """
 from collections import defaultdict
 
@@ -105,14 +106,19 @@ class Rollup(ModelSQL):
         return sums
 
     @classmethod
-    def add(cls, name, ids, sign=1):
-        """Add (or subtract with sign -1) the records ids of the model name
-        as they stand in the database"""
+    def apply(cls, after, before=None):
+        """Change the rollup by the sums after minus the sums before, as
+        _delta returns them, key by key"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         measures = [getattr(table, m) for m in cls._measures]
-        for key, values in cls._delta(name, ids).items():
-            values = [sign * v for v in values]
+        before = before or {}
+        zero = [0] * len(cls._measures)
+        for key in after.keys() | before.keys():
+            values = [a - b for a, b in zip(
+                    after.get(key, zero), before.get(key, zero))]
+            if not any(values):
+                continue
             where = Literal(True)
             for k, value in zip(cls._keys, key):
                 column = getattr(table, k)
@@ -127,8 +133,8 @@ class Rollup(ModelSQL):
                 cursor.execute(*table.update(
                         measures, [c + v for c, v in zip(measures, values)],
                         where=table.id == row[0]))
-                if sign < 0:
-                    # the key has no record left
+                if values[0] < 0:
+                    # the key may have no record left
                     cursor.execute(*table.delete(
                             where=(table.id == row[0]) & (measures[0] == 0)))
             else:
@@ -137,8 +143,14 @@ class Rollup(ModelSQL):
                         [list(key) + values]))
 
     @classmethod
+    def add(cls, name, ids):
+        "Add the records ids of the model name as they are in the database"
+        cls.apply(cls._delta(name, ids))
+
+    @classmethod
     def subtract(cls, name, ids):
-        cls.add(name, ids, sign=-1)
+        "Subtract the records ids of the model name as they are"
+        cls.apply({}, cls._delta(name, ids))
 
     @classmethod
     def rollups(cls, name):
@@ -420,11 +432,12 @@ class RollupSourceMixin:
         for records, values in zip(actions, actions):
             for R in cls._rollups(values):
                 changed[R].update(r.id for r in records)
-        for R, ids in changed.items():
-            R.subtract(cls.__name__, ids)
+        before = {R: R._delta(cls.__name__, ids)
+            for R, ids in changed.items()}
         super().write(*args)
+        # only the keys whose sums changed are written
         for R, ids in changed.items():
-            R.add(cls.__name__, ids)
+            R.apply(R._delta(cls.__name__, ids), before[R])
 
     @classmethod
     def delete(cls, records):
