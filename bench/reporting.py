@@ -47,7 +47,8 @@ REPORTS = [
     'autolead.reporting.target',
     ]
 LEAD_COLUMNS = ['name', 'source', 'owner', 'stage', 'stage_kind',
-    'expected_value', 'create_date', 'closed_at', 'campaign', 'create_uid']
+    'expected_value', 'create_date', 'closed_at', 'campaign', 'lead_kind',
+    'create_uid']
 
 
 def log(message):
@@ -79,10 +80,12 @@ check_email_deliverability = False
 
 
 def insert(cursor, table, columns, rows):
-    for start in range(0, len(rows), BATCH):
+    # PostgreSQL takes at most 65,535 parameters per statement
+    step = min(BATCH, 65_535 // len(columns))
+    for start in range(0, len(rows), step):
         cursor.execute(*table.insert(
                 [getattr(table, c) for c in columns],
-                rows[start:start + BATCH]))
+                rows[start:start + step]))
 
 
 def generate(pool, args, now):
@@ -129,7 +132,7 @@ def generate(pool, args, now):
             if kind != 'open' else None)
         rows.append([f'Lead {i}', rng.choice(SOURCES), rng.choice(owners),
                 stage, kind, rng.randrange(10, 500) * 1000, created, closed,
-                rng.choice(campaigns) if i % 3 == 0 else None, 0])
+                rng.choice(campaigns) if i % 3 == 0 else None, 'new', 0])
         if len(rows) >= 100_000:
             insert(cursor, lead, LEAD_COLUMNS, rows)
             rows = []
@@ -175,9 +178,10 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix='autolead-bench-'))
     config = prepare(args, workdir)
 
-    from trytond import backend
     from trytond import config as tconfig
     tconfig.update_etc(str(config))
+    # trytond.backend picks its backend from the URI when it is imported
+    from trytond import backend
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     pool = Pool(args.database)
