@@ -1,7 +1,7 @@
 import datetime
 from decimal import Decimal
 
-from sql import Literal, Null, Union
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, Substring
@@ -18,6 +18,10 @@ from trytond.wizard import (
 
 from . import exporting
 from .lead import SOURCES, STAGE_KINDS
+
+# A report's rows share their ids between periods (and with rollup=False),
+# so the records read in a transaction are cached per period
+Transaction.cache_keys.update({'from_date', 'to_date', 'period', 'rollup'})
 
 PERIODS = [
     ('hour', "Hour"),
@@ -57,20 +61,36 @@ def _bounds(column):
     return condition
 
 
-def _own(column):
-    """The condition keeping a sales representative to their own figures.
-    It depends on who asks, not on access checking, which wizards and
-    reports turn off."""
+def _date_bounds(column):
+    "The condition keeping the date column of a rollup inside the period"
+    context = Transaction().context
+    condition = Literal(True)
+    if context.get('from_date'):
+        condition &= column >= context['from_date']
+    if context.get('to_date'):
+        condition &= column <= context['to_date']
+    return condition
+
+
+def _sees_all():
+    "Whether the user sees the figures of every owner"
     pool = Pool()
     User = pool.get('res.user')
     ModelData = pool.get('ir.model.data')
     user = Transaction().user
-    if user == 0 or set(User.get_groups()) & {
+    return user == 0 or bool(set(User.get_groups()) & {
             ModelData.get_id('autolead', 'group_sales_head'),
             ModelData.get_id('autolead', 'group_autolead_admin'),
-            }:
+            })
+
+
+def _own(column):
+    """The condition keeping a sales representative to their own figures.
+    It depends on who asks, not on access checking, which wizards and
+    reports turn off."""
+    if _sees_all():
         return Literal(True)
-    return column == user
+    return column == Transaction().user
 
 
 def _period():
@@ -96,6 +116,25 @@ def _truncate(field, column):
             value = Concat(value, suffix)
         return field.sql_cast(value)
     return field.sql_cast(DateTrunc(period, column))
+
+
+def _truncate_day(field, column):
+    """The date column of a rollup, a day, truncated to the period of the
+    context (day or month) and cast for field"""
+    if _period() == 'day':
+        return field.sql_cast(column)
+    if backend.name == 'sqlite':
+        return field.sql_cast(Concat(Substring(column, 1, 7), '-01'))
+    return field.sql_cast(DateTrunc('month', Cast(column, 'TIMESTAMP')))
+
+
+def _use_rollup(by_hour=False):
+    """Whether the report reads the rollups (autolead/rollup.py) rather
+    than the leads; the context key rollup=False forces the leads, to check
+    one against the other"""
+    if not Transaction().context.get('rollup', True):
+        return False
+    return not (by_hour and _period() == 'hour')
 
 
 def _rate(part, whole):
@@ -205,6 +244,8 @@ class LeadDaily(Reporting):
 
     @classmethod
     def table_query(cls):
+        if _use_rollup(by_hour=True):
+            return cls._rollup_query()
         lead = Pool().get('autolead.lead').__table__()
         dated = lead.select(
             lead.id, lead.owner, lead.expected_value,
@@ -217,6 +258,21 @@ class LeadDaily(Reporting):
             Count().as_('leads'),
             cls.value.sql_cast(
                 Sum(Coalesce(dated.expected_value, 0))).as_('value'),
+            group_by=[dated.date, dated.owner])
+
+    @classmethod
+    def _rollup_query(cls):
+        rollup = Pool().get('autolead.rollup.lead.owner_day').__table__()
+        dated = rollup.select(
+            rollup.id, rollup.owner, rollup.leads, rollup.value,
+            _truncate_day(cls.date, rollup.date).as_('date'),
+            where=_date_bounds(rollup.date) & _own(rollup.owner))
+        return dated.select(
+            Min(dated.id).as_('id'),
+            dated.date.as_('date'),
+            dated.owner.as_('owner'),
+            Sum(dated.leads).as_('leads'),
+            cls.value.sql_cast(Sum(dated.value)).as_('value'),
             group_by=[dated.date, dated.owner])
 
 
@@ -250,6 +306,25 @@ class _LeadOutcome(Reporting):
                 _rate(kind('won'), Count())).as_('conversion'),
             ]
 
+    @classmethod
+    def _rollup_outcome_columns(cls, rollup):
+        "The same columns from a rollup of leads and value per stage kind"
+        def kind(name):
+            return Sum(Case((rollup.stage_kind == name, rollup.leads),
+                    else_=0))
+        return [
+            Min(rollup.id).as_('id'),
+            Sum(rollup.leads).as_('leads'),
+            kind('open').as_('open'),
+            kind('won').as_('won'),
+            kind('lost').as_('lost'),
+            cls.revenue.sql_cast(Sum(Case(
+                        (rollup.stage_kind == 'won', rollup.value),
+                        else_=0))).as_('revenue'),
+            cls.conversion.sql_cast(
+                _rate(kind('won'), Sum(rollup.leads))).as_('conversion'),
+            ]
+
 
 class LeadSource(_LeadOutcome):
     "Leads of the period by source"
@@ -266,6 +341,19 @@ class LeadSource(_LeadOutcome):
 
     @classmethod
     def table_query(cls):
+        if _use_rollup():
+            if _sees_all():
+                rollup = Pool().get(
+                    'autolead.rollup.lead.source_day').__table__()
+                where = _date_bounds(rollup.date)
+            else:
+                rollup = Pool().get(
+                    'autolead.rollup.lead.owner_source_day').__table__()
+                where = _date_bounds(rollup.date) & _own(rollup.owner)
+            return rollup.select(
+                *cls._rollup_outcome_columns(rollup),
+                rollup.source.as_('source'),
+                where=where, group_by=[rollup.source])
         lead = Pool().get('autolead.lead').__table__()
         return lead.select(
             *cls._outcome_columns(lead),
@@ -289,6 +377,13 @@ class Representative(_LeadOutcome):
 
     @classmethod
     def table_query(cls):
+        if _use_rollup():
+            rollup = Pool().get('autolead.rollup.lead.owner_day').__table__()
+            return rollup.select(
+                *cls._rollup_outcome_columns(rollup),
+                rollup.owner.as_('owner'),
+                where=_date_bounds(rollup.date) & _own(rollup.owner),
+                group_by=[rollup.owner])
         lead = Pool().get('autolead.lead').__table__()
         return lead.select(
             *cls._outcome_columns(lead),
@@ -312,6 +407,16 @@ class Campaign(_LeadOutcome):
 
     @classmethod
     def table_query(cls):
+        if _use_rollup() and _sees_all():
+            # a representative's own leads are read through the index on
+            # their owner
+            rollup = Pool().get(
+                'autolead.rollup.lead.campaign_day').__table__()
+            return rollup.select(
+                *cls._rollup_outcome_columns(rollup),
+                rollup.campaign.as_('campaign'),
+                where=_date_bounds(rollup.date),
+                group_by=[rollup.campaign])
         lead = Pool().get('autolead.lead').__table__()
         return lead.select(
             *cls._outcome_columns(lead),
@@ -347,16 +452,20 @@ class LeadStage(Reporting):
     @classmethod
     def table_query(cls):
         pool = Pool()
-        lead = pool.get('autolead.lead').__table__()
         stage = pool.get('autolead.lead.stage').__table__()
-        value = Sum(Coalesce(lead.expected_value, 0))
+        if _use_rollup():
+            lead = pool.get('autolead.rollup.lead.owner_stage').__table__()
+            count, value = Sum(lead.leads), Sum(lead.value)
+        else:
+            lead = pool.get('autolead.lead').__table__()
+            count, value = Count(), Sum(Coalesce(lead.expected_value, 0))
         return lead.join(stage, condition=lead.stage == stage.id).select(
             stage.id.as_('id'),
             stage.id.as_('stage'),
             stage.kind.as_('stage_kind'),
             stage.sequence.as_('sequence'),
             stage.probability.as_('probability'),
-            Count().as_('leads'),
+            count.as_('leads'),
             cls.value.sql_cast(value).as_('value'),
             cls.weighted_value.sql_cast(
                 value * stage.probability / Literal(100.0)).as_(
@@ -387,6 +496,8 @@ class Performance(Reporting):
 
     @classmethod
     def table_query(cls):
+        if _use_rollup(by_hour=True):
+            return cls._rollup_query()
         pool = Pool()
         call = pool.get('autolead.call').__table__()
         interaction = pool.get('autolead.lead.interaction').__table__()
@@ -430,6 +541,28 @@ class Performance(Reporting):
             Sum(dated.emails).as_('emails'),
             Sum(dated.meetings).as_('meetings'),
             Sum(dated.deals).as_('deals'),
+            cls.revenue.sql_cast(Sum(dated.revenue)).as_('revenue'),
+            group_by=[dated.date, dated.user])
+
+    @classmethod
+    def _rollup_query(cls):
+        rollup = Pool().get('autolead.rollup.activity_day').__table__()
+        dated = rollup.select(
+            rollup.id, rollup.user, rollup.kind, rollup.count,
+            rollup.revenue,
+            _truncate_day(cls.date, rollup.date).as_('date'),
+            where=_date_bounds(rollup.date) & _own(rollup.user))
+
+        def kind(name):
+            return Sum(Case((dated.kind == name, dated.count), else_=0))
+        return dated.select(
+            Min(dated.id).as_('id'),
+            dated.date.as_('date'),
+            dated.user.as_('user'),
+            kind('calls').as_('calls'),
+            kind('emails').as_('emails'),
+            kind('meetings').as_('meetings'),
+            kind('deals').as_('deals'),
             cls.revenue.sql_cast(Sum(dated.revenue)).as_('revenue'),
             group_by=[dated.date, dated.user])
 
@@ -532,9 +665,20 @@ class Lead(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(
-            Index(t, (t.closed_at, Index.Range()),
-                where=t.closed_at != Null))
+        cls._sql_indexes.update({
+                Index(t, (t.closed_at, Index.Range()),
+                    where=t.closed_at != Null),
+                # a representative's campaign efficiency, read from the
+                # index alone: their campaign leads are too spread over
+                # campaigns and days for a rollup to be much smaller
+                Index(t,
+                    (t.owner, Index.Equality()),
+                    (t.create_date, Index.Range()),
+                    (t.campaign, Index.Range()),
+                    (t.stage_kind, Index.Equality(cardinality='low')),
+                    (t.expected_value, Index.Range()),
+                    where=t.campaign != Null),
+                })
 
     @classmethod
     def __register__(cls, module):

@@ -6,7 +6,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .reporting import Reporting, _own, _rate
+from .reporting import Reporting, _own, _rate, _use_rollup
 
 
 class SalesTarget(ModelSQL, ModelView):
@@ -77,25 +77,36 @@ class TargetActual(Reporting):
     def table_query(cls):
         pool = Pool()
         target = pool.get('autolead.sales.target').__table__()
-        lead = pool.get('autolead.lead').__table__()
         context = Transaction().context
-        closed_on = cls.from_date.sql_cast(lead.closed_at)
-        # The bare comparison lets the index on closed_at narrow the join
-        won = ((lead.owner == target.user)
-            & (lead.stage_kind == 'won')
-            & (lead.closed_at >= target.from_date)
-            & (closed_on >= target.from_date)
-            & (closed_on <= target.to_date))
+        if _use_rollup():
+            # deals won per day and owner: a few rows per target
+            deals = pool.get('autolead.rollup.activity_day').__table__()
+            won = ((deals.user == target.user)
+                & (deals.kind == 'deals')
+                & (deals.date >= target.from_date)
+                & (deals.date <= target.to_date))
+            value = Coalesce(deals.revenue, 0)
+            count = Sum(Coalesce(deals.count, 0))
+        else:
+            deals = pool.get('autolead.lead').__table__()
+            closed_on = cls.from_date.sql_cast(deals.closed_at)
+            # The bare comparison lets the index on closed_at narrow the
+            # join
+            won = ((deals.owner == target.user)
+                & (deals.stage_kind == 'won')
+                & (deals.closed_at >= target.from_date)
+                & (closed_on >= target.from_date)
+                & (closed_on <= target.to_date))
+            value = Coalesce(deals.expected_value, 0)
+            count = Count(deals.id)
         where = _own(target.user)
         # A target counts when it overlaps the period of the context
         if context.get('from_date'):
             where &= target.to_date >= context['from_date']
         if context.get('to_date'):
             where &= target.from_date <= context['to_date']
-        revenue = cls.revenue.sql_cast(
-            Sum(Coalesce(lead.expected_value, 0)))
-        deals = Count(lead.id)
-        return target.join(lead, 'LEFT', condition=won).select(
+        revenue = cls.revenue.sql_cast(Sum(value))
+        return target.join(deals, 'LEFT', condition=won).select(
             target.id.as_('id'),
             target.user.as_('user'),
             target.from_date.as_('from_date'),
@@ -103,12 +114,11 @@ class TargetActual(Reporting):
             target.revenue.as_('revenue_target'),
             revenue.as_('revenue'),
             cls.revenue_achieved.sql_cast(
-                _rate(Sum(Coalesce(lead.expected_value, 0)),
-                    target.revenue)).as_('revenue_achieved'),
+                _rate(Sum(value), target.revenue)).as_('revenue_achieved'),
             target.deals.as_('deals_target'),
-            deals.as_('deals'),
+            count.as_('deals'),
             cls.deals_achieved.sql_cast(
-                _rate(deals, target.deals)).as_('deals_achieved'),
+                _rate(count, target.deals)).as_('deals_achieved'),
             where=where,
             group_by=[
                 target.id, target.user, target.from_date, target.to_date,

@@ -3,16 +3,24 @@
     python bench/reporting.py [--db sqlite://] [--leads 1000000] [--repeat 5]
 
 Creates a database in a temporary directory, activates Auto Lead, inserts the
-leads (stage and its kind, value, source, owner, created over a year; won and
-lost ones closed), a call and an email for every fourth lead, with
+leads (stage and its kind, value, source, owner, one in three from one of 20
+campaigns, created over a year; won and lost ones closed), a call and an email for every fourth lead, with
 python-sql, then times each report (search and read of up to the 1000 rows
 sao shows) for the sales head and for a representative, over the last 30
 days and over the year. The baseline is a bare COUNT(*) of the leads table in
-the same run. Writes bench/results/reporting-<backend>.txt and removes the
-database.
+the same run (with --compare, also each report computed from the leads,
+as before the rollups), and the plan of each report's search query over the year
+(EXPLAIN QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL) in
+bench/results/reporting-<backend>-plans.txt. The leads, calls and emails go
+in by raw SQL, so the report
+rollups are rebuilt afterwards (timed). Writes
+bench/results/reporting-<backend>.txt and removes the database. On
+PostgreSQL name it with --database (e.g. bench_rollup_1m): it is dropped at
+the end unless --keep.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import random
@@ -38,6 +46,9 @@ REPORTS = [
     'autolead.reporting.campaign',
     'autolead.reporting.target',
     ]
+LEAD_COLUMNS = ['name', 'source', 'owner', 'stage', 'stage_kind',
+    'expected_value', 'create_date', 'closed_at', 'campaign', 'lead_kind',
+    'create_uid']
 
 
 def log(message):
@@ -69,10 +80,12 @@ check_email_deliverability = False
 
 
 def insert(cursor, table, columns, rows):
-    for start in range(0, len(rows), BATCH):
+    # PostgreSQL takes at most 65,535 parameters per statement
+    step = min(BATCH, 65_535 // len(columns))
+    for start in range(0, len(rows), step):
         cursor.execute(*table.insert(
                 [getattr(table, c) for c in columns],
-                rows[start:start + BATCH]))
+                rows[start:start + step]))
 
 
 def generate(pool, args, now):
@@ -85,6 +98,7 @@ def generate(pool, args, now):
     Call = pool.get('autolead.call')
     Interaction = pool.get('autolead.lead.interaction')
     Target = pool.get('autolead.sales.target')
+    Campaign = pool.get('autolead.campaign')
     rep_group = ModelData.get_id('autolead', 'group_sales_rep')
     head_group = ModelData.get_id('autolead', 'group_sales_head')
     head, = User.create([{
@@ -94,6 +108,10 @@ def generate(pool, args, now):
                 'login': f'bench_rep{i}', 'name': f"Rep {i}",
                 'groups': [('add', [rep_group])]} for i in range(20)])
     owners = [r.id for r in reps]
+    campaigns = [c.id for c in Campaign.create([{
+                    'title': f"Campaign {i}", 'code': f'bench{i}',
+                    'type': 'promotion', 'owner': head.id}
+                for i in range(20)])]
     stages = [(s.id, s.kind) for s in Stage.search([])]
     weights = [6 if k == 'open' else 2 for _, k in stages]
     cursor = Transaction().connection.cursor()
@@ -114,14 +132,11 @@ def generate(pool, args, now):
             if kind != 'open' else None)
         rows.append([f'Lead {i}', rng.choice(SOURCES), rng.choice(owners),
                 stage, kind, rng.randrange(10, 500) * 1000, created, closed,
-                0])
+                rng.choice(campaigns) if i % 3 == 0 else None, 'new', 0])
         if len(rows) >= 100_000:
-            insert(cursor, lead, ['name', 'source', 'owner', 'stage',
-                    'stage_kind', 'expected_value', 'create_date',
-                    'closed_at', 'create_uid'], rows)
+            insert(cursor, lead, LEAD_COLUMNS, rows)
             rows = []
-    insert(cursor, lead, ['name', 'source', 'owner', 'stage', 'stage_kind',
-            'expected_value', 'create_date', 'closed_at', 'create_uid'], rows)
+    insert(cursor, lead, LEAD_COLUMNS, rows)
     cursor.execute(*lead.select(lead.id, lead.owner, lead.create_date,
             where=(lead.id % 4) == 0))
     sample = cursor.fetchall()
@@ -139,7 +154,11 @@ def generate(pool, args, now):
                 'to_date': now.date(), 'revenue': 1_000_000, 'deals': 10}
             for o in owners])
     log(f'data: {time.perf_counter() - start:.0f} s')
-    return head, reps[0]
+    start = time.perf_counter()
+    pool.get('autolead.rollup.lead.owner_day').rebuild_all()
+    rebuilt = time.perf_counter() - start
+    log(f'rollups rebuilt: {rebuilt:.1f} s')
+    return head, reps[0], rebuilt
 
 
 def main():
@@ -148,25 +167,34 @@ def main():
     parser.add_argument('--database', default=None)
     parser.add_argument('--leads', type=int, default=1_000_000)
     parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--keep', action='store_true',
+        help="keep the PostgreSQL database")
+    parser.add_argument('--json', help="also write the figures there")
+    parser.add_argument('--compare', action='store_true',
+        help="also time each report read from the leads (rollup=False), "
+        "as it was before the rollups")
     args = parser.parse_args()
     args.database = args.database or f'bench_reporting_{args.leads}'
     workdir = Path(tempfile.mkdtemp(prefix='autolead-bench-'))
     config = prepare(args, workdir)
 
-    from trytond import backend
     from trytond import config as tconfig
     tconfig.update_etc(str(config))
+    # trytond.backend picks its backend from the URI when it is imported
+    from trytond import backend
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     pool = Pool(args.database)
     pool.init()
     now = datetime.datetime.now()
     with Transaction().start(args.database, 0) as transaction:
-        head, rep = generate(pool, args, now)
+        head, rep, rebuilt = generate(pool, args, now)
         transaction.commit()
-    with Transaction().start(args.database, 0) as transaction:
-        transaction.connection.cursor().execute('ANALYZE')
-        transaction.commit()
+    with Transaction().start(
+            args.database, 0, autocommit=True) as transaction:
+        # VACUUM sets the visibility map of PostgreSQL's index-only scans
+        transaction.connection.cursor().execute(
+            'ANALYZE' if backend.name == 'sqlite' else 'VACUUM ANALYZE')
 
     def timed(function):
         function()
@@ -177,12 +205,12 @@ def main():
             timings.append((time.perf_counter() - start) * 1000)
         return sorted(timings)[len(timings) // 2]
 
-    def report(name, user, days):
+    def report(name, user, days, rollup=True):
         def run():
             context = {
                 'from_date': now.date() - datetime.timedelta(days=days),
                 'to_date': now.date(), 'period': 'day',
-                '_check_access': True}
+                '_check_access': True, 'rollup': rollup}
             with Transaction().start(
                     args.database, user.id, context=context,
                     readonly=True):
@@ -192,6 +220,28 @@ def main():
                 Model.read([r.id for r in records], Model._export_fields)
                 return len(records)
         return run
+
+    def plan(name, user, days):
+        "The plan of the query of the search of the report"
+        context = {
+            'from_date': now.date() - datetime.timedelta(days=days),
+            'to_date': now.date(), 'period': 'day'}
+        with Transaction().start(
+                args.database, user.id, context=context,
+                readonly=True) as transaction:
+            Model = pool.get(name)
+            sql, params = tuple(Model.search([], limit=1000, query=True))
+            cursor = transaction.connection.cursor()
+            if backend.name == 'sqlite':
+                cursor.execute('EXPLAIN QUERY PLAN ' + sql, params)
+                depth = {0: -1}
+                lines = []
+                for id_, parent, _, detail in cursor.fetchall():
+                    depth[id_] = depth.get(parent, -1) + 1
+                    lines.append('  ' * depth[id_] + detail)
+                return lines
+            cursor.execute('EXPLAIN (ANALYZE, COSTS OFF) ' + sql, params)
+            return [line for line, in cursor.fetchall()]
 
     def count_leads():
         with Transaction().start(
@@ -207,26 +257,61 @@ def main():
         f'machine: {platform.machine()}, {os.cpu_count()} cores, '
         f'Python {platform.python_version()}',
         f'baseline: SELECT COUNT(*) of the leads {baseline:.1f} ms',
+        f'report rollups rebuilt from scratch in {rebuilt:.1f} s',
         '',
         f'{"report":<34}{"who":<8}{"period":>8}{"rows":>7}'
-        f'{"ms":>10}{"x count":>9}',
+        f'{"ms":>10}{"x count":>9}'
+        + (f'{"leads ms":>10}' if args.compare else ''),
         ]
+    figures = []
     for name in REPORTS:
         for who, user in [('head', head), ('rep', rep)]:
             for days in [30, 365]:
                 rows = report(name, user, days)()
                 ms = timed(report(name, user, days))
+                short = name.split(".", 2)[-1]
                 lines.append(
-                    f'{name.split(".", 2)[-1]:<34}{who:<8}{days:>6} d'
+                    f'{short:<34}{who:<8}{days:>6} d'
                     f'{rows:>7}{ms:>10.1f}{ms / baseline:>8.1f}x')
+                if args.compare:
+                    lines[-1] += (
+                        f'{timed(report(name, user, days, False)):>10.1f}')
                 log(lines[-1])
+                figures.append({
+                        'figure': f'report {short}, {who}, {days} days',
+                        'value': round(ms, 1), 'unit': 'ms',
+                        'baseline': round(baseline, 1),
+                        'baseline_label': 'COUNT(*) of the leads',
+                        'ratio': round(ms / baseline, 1),
+                        'goal': '<= 1000 ms', 'met': ms <= 1000,
+                        })
+    lines += ['', 'load average at the end: '
+        + ', '.join(f'{x:.1f}' for x in os.getloadavg())]
     output = '\n'.join(lines) + '\n'
+    plans = [f'Plans of the search query of each report over 365 days, '
+        f'{args.leads:,} leads, {backend.name}']
+    for name in REPORTS:
+        for who, user in [('head', head), ('rep', rep)]:
+            plans += ['', f'{name} ({who}, 365 d)', *plan(name, user, 365)]
     print(output)
     results = HERE / 'results'
     results.mkdir(exist_ok=True)
     (results / f'reporting-{backend.name}.txt').write_text(output)
-    if backend.name == 'sqlite':
-        shutil.rmtree(workdir)
+    (results / f'reporting-{backend.name}-plans.txt').write_text(
+        '\n'.join(plans) + '\n')
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    if backend.name != 'sqlite' and not args.keep:
+        # its pooled connections first, then from the postgres database
+        backend.Database(args.database).close()
+        database = backend.Database().connect()
+        connection = database.get_connection(autocommit=True)
+        try:
+            database.drop(connection, args.database)
+        finally:
+            database.put_connection(connection)
+        log(f'dropped {args.database}')
+    shutil.rmtree(workdir)
 
 
 if __name__ == '__main__':

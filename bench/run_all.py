@@ -3,7 +3,7 @@
     .autolead/venv/bin/python bench/run_all.py
         [--backends sqlite postgresql] [--leads 1000000]
         [--import-rows 100000] [--pg postgresql://postgres@127.0.0.1:5432/]
-        [--only desk import portal] [--keep] [--reuse bench_1m]
+        [--only desk import portal reporting] [--keep] [--reuse bench_1m]
         [--customers 20000] [--portal-users 50] [--portal-duration 30]
 
 For each backend it runs the benches of BENCHES one after the other (never
@@ -58,17 +58,29 @@ def portal(args, backend):
         '--database', portal_database(args, backend)]
 
 
+def reporting_database(args, backend):
+    return f'bench_reporting_{backend}_{args.leads}'
+
+
+def reporting(args, backend):
+    # the database is dropped below, with the others, unless --keep
+    return ['reporting.py', '--leads', args.leads,
+        '--database', reporting_database(args, backend), '--keep']
+
+
 # name -> function(args, backend) returning the script and its arguments;
 # reports (dashboards at volume) are added here
 BENCHES = {
     'desk': desk,
     'import': import_leads,
     'portal': portal,
+    'reporting': reporting,
     }
 # the benches that create this PostgreSQL database, to drop it after
 DATABASES = {
     'desk': database_name,
     'portal': portal_database,
+    'reporting': reporting_database,
     }
 
 

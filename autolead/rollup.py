@@ -1,0 +1,475 @@
+"""Summary tables of the leads and activities that the reports read instead
+of aggregating a million leads twice per open (search, then read).
+
+Each rollup sums measures per key. It is kept up to date by the models it
+summarises: their create, write and delete sum the records as they were and
+as they are per key and apply the difference, in a few statements per call
+whatever the number of records. Writers of raw SQL on those tables call
+`rebuild()`.
+"""
+from collections import defaultdict
+
+from sql import Literal, Null, Union
+from sql.aggregate import Sum
+from sql.conditionals import Coalesce
+from sql.functions import Substring
+
+from trytond import backend
+from trytond.model import Index, ModelSQL, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from .lead import SOURCES, STAGE_KINDS
+
+ACTIVITIES = [
+    ('calls', "Calls"),
+    ('emails', "Emails"),
+    ('meetings', "Meetings"),
+    ('deals', "Deals"),
+    ]
+
+
+def day(field, column):
+    "The day of the datetime column, as the reports truncate it"
+    if backend.name == 'sqlite':
+        # the reports cut the ISO text on SQLite: the same cut here
+        return field.sql_cast(Substring(column, 1, 10))
+    return field.sql_cast(column)
+
+
+class Rollup(ModelSQL):
+    "Measures summed per key from the records of other models"
+    # the key fields and the summed fields, in the order of the columns
+    _keys = []
+    _measures = []
+
+    @classmethod
+    def __register__(cls, module):
+        exists = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exists:
+            cls.rebuild()
+
+    @classmethod
+    def _sources(cls):
+        """Return {model name: (fields, function(table) -> select)}.
+        The select has the record id as 'id' and a column per key and
+        measure; fields are those of the model that change these."""
+        return {}
+
+    @classmethod
+    def _source_rows(cls, name, where=None):
+        Model = Pool().get(name)
+        table = Model.__table__()
+        query = cls._sources()[name][1](table)
+        if where is not None:
+            query.where = (query.where & where(table)
+                if query.where is not None else where(table))
+        return query
+
+    @classmethod
+    def _summed(cls, query):
+        return query.select(
+            *(getattr(query, k) for k in cls._keys),
+            *(Sum(getattr(query, m)) for m in cls._measures),
+            group_by=[getattr(query, k) for k in cls._keys])
+
+    @classmethod
+    def rebuild(cls):
+        "Recompute the rollup from scratch, after raw SQL on its sources"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.delete())
+        sources = [cls._source_rows(n) for n in cls._sources()]
+        union = sources[0] if len(sources) == 1 else Union(
+            *sources, all_=True)
+        cursor.execute(*table.insert(
+                [getattr(table, n) for n in cls._keys + cls._measures],
+                cls._summed(union)))
+
+    @classmethod
+    def _delta(cls, name, ids):
+        "The sums of the records ids of the model name, by key"
+        cursor = Transaction().connection.cursor()
+        sums = defaultdict(lambda: [0] * len(cls._measures))
+        for sub_ids in grouped_slice(sorted(set(ids))):
+            sub_ids = list(sub_ids)
+            query = cls._source_rows(
+                name, where=lambda t: t.id.in_(sub_ids))
+            cursor.execute(*cls._summed(query))
+            for row in cursor:
+                key = tuple(row[:len(cls._keys)])
+                measures = sums[key]
+                for i, value in enumerate(row[len(cls._keys):]):
+                    measures[i] += value or 0
+        return sums
+
+    @classmethod
+    def apply(cls, after, before=None):
+        """Change the rollup by the sums after minus the sums before, as
+        _delta returns them, key by key"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        measures = [getattr(table, m) for m in cls._measures]
+        before = before or {}
+        zero = [0] * len(cls._measures)
+        for key in after.keys() | before.keys():
+            values = [a - b for a, b in zip(
+                    after.get(key, zero), before.get(key, zero))]
+            if not any(values):
+                continue
+            where = Literal(True)
+            for k, value in zip(cls._keys, key):
+                column = getattr(table, k)
+                where &= column == value if value is not None else (
+                    column == Null)
+            # one row of the key: two transactions may have inserted it at
+            # once (a key may be NULL, so no unique constraint), the sums
+            # stay right as long as a change goes to one of them
+            cursor.execute(*table.select(table.id, where=where, limit=1))
+            row = cursor.fetchone()
+            if row:
+                cursor.execute(*table.update(
+                        measures, [c + v for c, v in zip(measures, values)],
+                        where=table.id == row[0]))
+                if values[0] < 0:
+                    # the key may have no record left
+                    cursor.execute(*table.delete(
+                            where=(table.id == row[0]) & (measures[0] == 0)))
+            else:
+                cursor.execute(*table.insert(
+                        [getattr(table, k) for k in cls._keys] + measures,
+                        [list(key) + values]))
+
+    @classmethod
+    def add(cls, name, ids):
+        "Add the records ids of the model name as they are in the database"
+        cls.apply(cls._delta(name, ids))
+
+    @classmethod
+    def subtract(cls, name, ids):
+        "Subtract the records ids of the model name as they are"
+        cls.apply({}, cls._delta(name, ids))
+
+    @classmethod
+    def rollups(cls, name):
+        "The rollups summing the model name"
+        return [Model for _, Model in Pool().iterobject()
+            if isinstance(Model, type) and issubclass(Model, Rollup)
+            and Model is not Rollup and name in Model._sources()]
+
+    @classmethod
+    def rebuild_all(cls):
+        "Recompute every rollup, e.g. after a bulk insert in raw SQL"
+        for _, Model in Pool().iterobject():
+            if (isinstance(Model, type) and issubclass(Model, Rollup)
+                    and Model._sources()):
+                Model.rebuild()
+
+
+class LeadOwnerDay(Rollup):
+    "Leads and their value per day of creation, owner and status"
+    __name__ = 'autolead.rollup.lead.owner_day'
+
+    date = fields.Date("Date", readonly=True)
+    owner = fields.Many2One('res.user', "Owner", readonly=True)
+    stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
+    leads = fields.Integer("Leads", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
+    _keys = ['date', 'owner', 'stage_kind']
+    _measures = ['leads', 'value']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.date, Index.Range()), (t.owner, Index.Range())),
+                Index(t, (t.owner, Index.Range()), (t.date, Index.Range())),
+                })
+
+    @classmethod
+    def _sources(cls):
+        def rows(lead):
+            return lead.select(
+                lead.id.as_('id'),
+                day(cls.date, lead.create_date).as_('date'),
+                lead.owner.as_('owner'),
+                lead.stage_kind.as_('stage_kind'),
+                Literal(1).as_('leads'),
+                Coalesce(lead.expected_value, 0).as_('value'))
+        return {
+            'autolead.lead': (
+                {'owner', 'stage', 'stage_kind', 'expected_value'}, rows),
+            }
+
+
+class LeadSourceDay(Rollup):
+    "Leads and their value per day of creation, source and status"
+    __name__ = 'autolead.rollup.lead.source_day'
+
+    date = fields.Date("Date", readonly=True)
+    source = fields.Selection(SOURCES, "Source", readonly=True)
+    stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
+    leads = fields.Integer("Leads", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
+    _keys = ['date', 'source', 'stage_kind']
+    _measures = ['leads', 'value']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.date, Index.Range())))
+
+    @classmethod
+    def _sources(cls):
+        def rows(lead):
+            return lead.select(
+                lead.id.as_('id'),
+                day(cls.date, lead.create_date).as_('date'),
+                lead.source.as_('source'),
+                lead.stage_kind.as_('stage_kind'),
+                Literal(1).as_('leads'),
+                Coalesce(lead.expected_value, 0).as_('value'))
+        return {
+            'autolead.lead': (
+                {'source', 'stage', 'stage_kind', 'expected_value'}, rows),
+            }
+
+
+class LeadOwnerSourceDay(Rollup):
+    """Leads and their value per day of creation, owner, source and status:
+    a representative's own leads by source"""
+    __name__ = 'autolead.rollup.lead.owner_source_day'
+
+    date = fields.Date("Date", readonly=True)
+    owner = fields.Many2One('res.user', "Owner", readonly=True)
+    source = fields.Selection(SOURCES, "Source", readonly=True)
+    stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
+    leads = fields.Integer("Leads", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
+    _keys = ['date', 'owner', 'source', 'stage_kind']
+    _measures = ['leads', 'value']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.owner, Index.Range()), (t.date, Index.Range())))
+
+    @classmethod
+    def _sources(cls):
+        def rows(lead):
+            return lead.select(
+                lead.id.as_('id'),
+                day(cls.date, lead.create_date).as_('date'),
+                lead.owner.as_('owner'),
+                lead.source.as_('source'),
+                lead.stage_kind.as_('stage_kind'),
+                Literal(1).as_('leads'),
+                Coalesce(lead.expected_value, 0).as_('value'))
+        return {
+            'autolead.lead': (
+                {'owner', 'source', 'stage', 'stage_kind', 'expected_value'},
+                rows),
+            }
+
+
+class LeadCampaignDay(Rollup):
+    "Leads of campaigns and their value per day of creation and status"
+    __name__ = 'autolead.rollup.lead.campaign_day'
+
+    date = fields.Date("Date", readonly=True)
+    campaign = fields.Many2One(
+        'autolead.campaign', "Campaign", readonly=True)
+    stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
+    leads = fields.Integer("Leads", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
+    _keys = ['date', 'campaign', 'stage_kind']
+    _measures = ['leads', 'value']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.date, Index.Range())))
+
+    @classmethod
+    def _sources(cls):
+        def rows(lead):
+            return lead.select(
+                lead.id.as_('id'),
+                day(cls.date, lead.create_date).as_('date'),
+                lead.campaign.as_('campaign'),
+                lead.stage_kind.as_('stage_kind'),
+                Literal(1).as_('leads'),
+                Coalesce(lead.expected_value, 0).as_('value'),
+                where=lead.campaign != Null)
+        return {
+            'autolead.lead': (
+                {'campaign', 'stage', 'stage_kind', 'expected_value'}, rows),
+            }
+
+
+class LeadOwnerStage(Rollup):
+    "Leads and their value per owner and stage: the pipeline"
+    __name__ = 'autolead.rollup.lead.owner_stage'
+
+    owner = fields.Many2One('res.user', "Owner", readonly=True)
+    stage = fields.Many2One('autolead.lead.stage', "Stage", readonly=True)
+    leads = fields.Integer("Leads", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
+    _keys = ['owner', 'stage']
+    _measures = ['leads', 'value']
+
+    @classmethod
+    def _sources(cls):
+        def rows(lead):
+            return lead.select(
+                lead.id.as_('id'),
+                lead.owner.as_('owner'),
+                lead.stage.as_('stage'),
+                Literal(1).as_('leads'),
+                Coalesce(lead.expected_value, 0).as_('value'))
+        return {
+            'autolead.lead': ({'owner', 'stage', 'expected_value'}, rows),
+            }
+
+
+class ActivityDay(Rollup):
+    "What each user did per day: calls, emails, meetings and deals won"
+    __name__ = 'autolead.rollup.activity_day'
+
+    date = fields.Date("Date", readonly=True)
+    user = fields.Many2One('res.user', "User", readonly=True)
+    kind = fields.Selection(ACTIVITIES, "Kind", readonly=True)
+    count = fields.Integer("Count", readonly=True)
+    revenue = fields.Numeric("Revenue", digits=(16, 2), readonly=True)
+    _keys = ['date', 'user', 'kind']
+    _measures = ['count', 'revenue']
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.date, Index.Range()), (t.user, Index.Range())),
+                Index(t, (t.user, Index.Range()), (t.kind, Index.Equality()),
+                    (t.date, Index.Range())),
+                })
+
+    @classmethod
+    def _sources(cls):
+        def activity(table, user, moment, kind, where,
+                revenue=Literal(0)):
+            return table.select(
+                table.id.as_('id'),
+                day(cls.date, moment).as_('date'),
+                user.as_('user'),
+                Literal(kind).as_('kind'),
+                Literal(1).as_('count'),
+                revenue.as_('revenue'),
+                where=where)
+
+        def calls(call):
+            return activity(call, call.caller, call.done_at, 'calls',
+                call.state == 'done')
+
+        def emails(interaction):
+            return activity(interaction, interaction.user, interaction.date,
+                'emails', (interaction.type == 'email')
+                & (interaction.direction == 'outbound'))
+
+        def meetings(appointment):
+            return activity(appointment, appointment.organizer,
+                appointment.start, 'meetings',
+                appointment.state != 'cancelled')
+
+        def deals(lead):
+            return activity(lead, lead.owner, lead.closed_at, 'deals',
+                lead.stage_kind == 'won',
+                revenue=Coalesce(lead.expected_value, 0))
+        return {
+            'autolead.call': ({'caller', 'done_at', 'state'}, calls),
+            'autolead.lead.interaction': (
+                {'user', 'date', 'type', 'direction'}, emails),
+            'autolead.appointment': (
+                {'organizer', 'start', 'state'}, meetings),
+            'autolead.lead': (
+                {'owner', 'stage', 'stage_kind', 'closed_at',
+                    'expected_value'}, deals),
+            }
+
+
+class RollupSourceMixin:
+    "Keep the rollups summing this model up to date"
+    __slots__ = ()
+
+    @classmethod
+    def _rollups(cls, names=None):
+        rollups = Rollup.rollups(cls.__name__)
+        if names is not None:
+            rollups = [R for R in rollups
+                if set(names) & R._sources()[cls.__name__][0]]
+        return rollups
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        # called right after the insert, before any write that follows it
+        # in the same create (assignment rules), and by Lead.bulk_create
+        super().on_modification(mode, records, field_names=field_names)
+        if mode == 'create':
+            for R in cls._rollups():
+                R.add(cls.__name__, list(map(int, records)))
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        changed = defaultdict(set)
+        for records, values in zip(actions, actions):
+            for R in cls._rollups(values):
+                changed[R].update(r.id for r in records)
+        before = {R: R._delta(cls.__name__, ids)
+            for R, ids in changed.items()}
+        super().write(*args)
+        # only the keys whose sums changed are written
+        for R, ids in changed.items():
+            R.apply(R._delta(cls.__name__, ids), before[R])
+
+    @classmethod
+    def delete(cls, records):
+        for R in cls._rollups():
+            R.subtract(cls.__name__, [r.id for r in records])
+        super().delete(records)
+
+
+class Lead(RollupSourceMixin, metaclass=PoolMeta):
+    __name__ = 'autolead.lead'
+
+
+class Stage(metaclass=PoolMeta):
+    __name__ = 'autolead.lead.stage'
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        actions = iter(args)
+        if any('kind' in values for _, values in zip(actions, actions)):
+            # the kind is copied onto the leads by one raw UPDATE
+            for R in Rollup.rollups('autolead.lead'):
+                R.rebuild()
+
+
+class Call(RollupSourceMixin, metaclass=PoolMeta):
+    __name__ = 'autolead.call'
+
+
+class Interaction(RollupSourceMixin, metaclass=PoolMeta):
+    __name__ = 'autolead.lead.interaction'
+
+
+class Appointment(RollupSourceMixin, metaclass=PoolMeta):
+    __name__ = 'autolead.appointment'
