@@ -128,6 +128,12 @@ def _truncate_day(field, column):
     return field.sql_cast(DateTrunc('month', Cast(column, 'TIMESTAMP')))
 
 
+def _counted(measure):
+    """The condition keeping the groups of rollup rows that still count a
+    record: the rows of a key are differences until they are compacted"""
+    return Sum(measure) != 0
+
+
 def _use_rollup(by_hour=False):
     """Whether the report reads the rollups (autolead/rollup.py) rather
     than the leads; the context key rollup=False forces the leads, to check
@@ -273,7 +279,8 @@ class LeadDaily(Reporting):
             dated.owner.as_('owner'),
             Sum(dated.leads).as_('leads'),
             cls.value.sql_cast(Sum(dated.value)).as_('value'),
-            group_by=[dated.date, dated.owner])
+            group_by=[dated.date, dated.owner],
+            having=_counted(dated.leads))
 
 
 class _LeadOutcome(Reporting):
@@ -353,7 +360,8 @@ class LeadSource(_LeadOutcome):
             return rollup.select(
                 *cls._rollup_outcome_columns(rollup),
                 rollup.source.as_('source'),
-                where=where, group_by=[rollup.source])
+                where=where, group_by=[rollup.source],
+                having=_counted(rollup.leads))
         lead = Pool().get('autolead.lead').__table__()
         return lead.select(
             *cls._outcome_columns(lead),
@@ -383,7 +391,8 @@ class Representative(_LeadOutcome):
                 *cls._rollup_outcome_columns(rollup),
                 rollup.owner.as_('owner'),
                 where=_date_bounds(rollup.date) & _own(rollup.owner),
-                group_by=[rollup.owner])
+                group_by=[rollup.owner],
+                having=_counted(rollup.leads))
         lead = Pool().get('autolead.lead').__table__()
         return lead.select(
             *cls._outcome_columns(lead),
@@ -416,7 +425,8 @@ class Campaign(_LeadOutcome):
                 *cls._rollup_outcome_columns(rollup),
                 rollup.campaign.as_('campaign'),
                 where=_date_bounds(rollup.date),
-                group_by=[rollup.campaign])
+                group_by=[rollup.campaign],
+                having=_counted(rollup.leads))
         lead = Pool().get('autolead.lead').__table__()
         return lead.select(
             *cls._outcome_columns(lead),
@@ -456,9 +466,11 @@ class LeadStage(Reporting):
         if _use_rollup():
             lead = pool.get('autolead.rollup.lead.owner_stage').__table__()
             count, value = Sum(lead.leads), Sum(lead.value)
+            having = _counted(lead.leads)
         else:
             lead = pool.get('autolead.lead').__table__()
             count, value = Count(), Sum(Coalesce(lead.expected_value, 0))
+            having = None
         return lead.join(stage, condition=lead.stage == stage.id).select(
             stage.id.as_('id'),
             stage.id.as_('stage'),
@@ -472,7 +484,8 @@ class LeadStage(Reporting):
                 'weighted_value'),
             where=_own(lead.owner),
             group_by=[
-                stage.id, stage.kind, stage.sequence, stage.probability])
+                stage.id, stage.kind, stage.sequence, stage.probability],
+            having=having)
 
 
 class Performance(Reporting):
@@ -564,7 +577,8 @@ class Performance(Reporting):
             kind('meetings').as_('meetings'),
             kind('deals').as_('deals'),
             cls.revenue.sql_cast(Sum(dated.revenue)).as_('revenue'),
-            group_by=[dated.date, dated.user])
+            group_by=[dated.date, dated.user],
+            having=_counted(dated.count))
 
 
 class Appointment(Reporting):

@@ -10,7 +10,8 @@ whatever the number of records. Writers of raw SQL on those tables call
 from collections import defaultdict
 
 from sql import Literal, Null, Union
-from sql.aggregate import Sum
+from sql.aggregate import Max, Sum
+from sql.operators import Or
 from sql.conditionals import Coalesce
 from sql.functions import Substring
 
@@ -107,40 +108,53 @@ class Rollup(ModelSQL):
 
     @classmethod
     def apply(cls, after, before=None):
-        """Change the rollup by the sums after minus the sums before, as
-        _delta returns them, key by key"""
+        """Add to the rollup the sums after minus the sums before, as
+        _delta returns them: one row of differences per key that changed.
+        Writers only insert, so concurrent transactions never wait on nor
+        conflict over a row; the reports sum the rows of a key and compact()
+        merges them."""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        measures = [getattr(table, m) for m in cls._measures]
         before = before or {}
         zero = [0] * len(cls._measures)
+        rows = []
         for key in after.keys() | before.keys():
             values = [a - b for a, b in zip(
                     after.get(key, zero), before.get(key, zero))]
-            if not any(values):
-                continue
-            where = Literal(True)
-            for k, value in zip(cls._keys, key):
-                column = getattr(table, k)
-                where &= column == value if value is not None else (
-                    column == Null)
-            # one row of the key: two transactions may have inserted it at
-            # once (a key may be NULL, so no unique constraint), the sums
-            # stay right as long as a change goes to one of them
-            cursor.execute(*table.select(table.id, where=where, limit=1))
-            row = cursor.fetchone()
-            if row:
-                cursor.execute(*table.update(
-                        measures, [c + v for c, v in zip(measures, values)],
-                        where=table.id == row[0]))
-                if values[0] < 0:
-                    # the key may have no record left
-                    cursor.execute(*table.delete(
-                            where=(table.id == row[0]) & (measures[0] == 0)))
-            else:
-                cursor.execute(*table.insert(
-                        [getattr(table, k) for k in cls._keys] + measures,
-                        [list(key) + values]))
+            if any(values):
+                rows.append(list(key) + values)
+        columns = [getattr(table, n) for n in cls._keys + cls._measures]
+        size = max(1, backend.MAX_QUERY_PARAMS // len(columns))
+        for sub_rows in grouped_slice(rows, size):
+            cursor.execute(*table.insert(columns, list(sub_rows)))
+
+    @classmethod
+    def compact(cls):
+        """Merge the rows of each key into one and drop the keys summing to
+        nothing. The rows other transactions insert meanwhile are neither
+        seen nor deleted: they get ids above the last one seen."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(Max(table.id)))
+        last, = cursor.fetchone()
+        if last is None:
+            return
+        seen = table.select(
+            *(getattr(table, n) for n in cls._keys + cls._measures),
+            where=table.id <= last)
+        summed = cls._summed(seen)
+        summed.having = Or([
+                Sum(getattr(seen, m)) != 0 for m in cls._measures])
+        cursor.execute(*table.insert(
+                [getattr(table, n) for n in cls._keys + cls._measures],
+                summed))
+        cursor.execute(*table.delete(where=table.id <= last))
+
+    @classmethod
+    def compact_all(cls):
+        "Compact every rollup: run nightly by the cron"
+        for Model in cls._all():
+            Model.compact()
 
     @classmethod
     def add(cls, name, ids):
@@ -160,12 +174,16 @@ class Rollup(ModelSQL):
             and Model is not Rollup and name in Model._sources()]
 
     @classmethod
+    def _all(cls):
+        return [Model for _, Model in Pool().iterobject()
+            if isinstance(Model, type) and issubclass(Model, Rollup)
+            and Model._sources()]
+
+    @classmethod
     def rebuild_all(cls):
         "Recompute every rollup, e.g. after a bulk insert in raw SQL"
-        for _, Model in Pool().iterobject():
-            if (isinstance(Model, type) and issubclass(Model, Rollup)
-                    and Model._sources()):
-                Model.rebuild()
+        for Model in cls._all():
+            Model.rebuild()
 
 
 class LeadOwnerDay(Rollup):
@@ -473,3 +491,14 @@ class Interaction(RollupSourceMixin, metaclass=PoolMeta):
 
 class Appointment(RollupSourceMixin, metaclass=PoolMeta):
     __name__ = 'autolead.appointment'
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('autolead.rollup.lead.owner_day|compact_all',
+                "Compact the Report Rollups"))

@@ -52,13 +52,19 @@ def figures(name, **context):
             key=repr)
 
 
-def rollup_rows(name):
+def rollup_rows(name, summed=True):
+    """The rows of the rollup: summed per key (without the keys summing to
+    nothing) or as they are stored"""
     Model = Pool().get(name)
     table = Model.__table__()
     cursor = Transaction().connection.cursor()
     columns = [getattr(table, n) for n in Model._keys + Model._measures]
-    cursor.execute(*table.select(*columns))
-    return sorted((tuple(plain(v) for v in row) for row in cursor), key=repr)
+    query = table.select(*columns)
+    cursor.execute(*(Model._summed(query) if summed else query))
+    rows = (tuple(plain(v) for v in row) for row in cursor)
+    if summed:
+        rows = (r for r in rows if any(r[len(Model._keys):]))
+    return sorted(rows, key=repr)
 
 
 class RollupTestCase(DatabaseTestCase):
@@ -269,6 +275,31 @@ class RollupTestCase(DatabaseTestCase):
         stage('stage_qualified').__class__.write(
             [stage('stage_qualified')], {'kind': 'won'})
 
+        self.assertSameFigures(ravi, meera, head)
+
+    @with_transaction()
+    def test_compact(self):
+        """Writes add rows of differences; compacting leaves one row per key
+        with the same sums and drops the keys summing to nothing"""
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        OwnerDay = pool.get('autolead.rollup.lead.owner_day')
+        ravi, meera, head = self.setup_sales()
+        self.setup_activity(ravi, meera)
+        leads = Lead.search([('name', 'in', ["Open 1", "Open 2"])])
+        for value in [10, 20, 30]:
+            Lead.write(leads, {'expected_value': Decimal(value)})
+        Lead.write(leads, {'owner': meera.id})
+        Lead.write(leads, {'owner': ravi.id})
+        stored = rollup_rows(OwnerDay.__name__, summed=False)
+        sums = {n: rollup_rows(n) for n in ROLLUPS}
+        self.assertGreater(len(stored), len(sums[OwnerDay.__name__]))
+
+        OwnerDay.compact_all()
+
+        for name in ROLLUPS:
+            with self.subTest(rollup=name):
+                self.assertEqual(rollup_rows(name, summed=False), sums[name])
         self.assertSameFigures(ravi, meera, head)
 
     @with_transaction()
