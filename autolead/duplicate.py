@@ -1,7 +1,7 @@
 import datetime as dt
 
 from sql import Column, Literal, Null
-from sql.operators import Equal
+from sql.operators import Any, Equal
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -166,10 +166,24 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
                 if values.get(column):
                     wanted[column].add(values[column])
         found = {}
+        database = Transaction().database
         queries = _ORIGINAL_QUERIES.setdefault(
             (backend.name, cls._table), {})
         for column, keys in wanted.items():
             column_sql = Column(table, column)
+            where = ((table.duplicate_of == Null)
+                & (table.active == Literal(True)))
+            if database.has_array():
+                # one array parameter whatever the number of keys: one
+                # query per column and batch, its text short and the same
+                if keys:
+                    cursor.execute(*table.select(
+                            table.id, column_sql, table.name,
+                            where=(column_sql == Any(sorted(keys)))
+                            & where,
+                            order_by=table.id.desc))
+                    cls._collect_originals(found, column, cursor)
+                continue
             for sub_keys in grouped_slice(sorted(keys), KEYS_PER_QUERY):
                 sub_keys = list(sub_keys)
                 # the text of a query of 1000 parameters takes longer to
@@ -180,22 +194,25 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
                 if (column, size) not in queries:
                     queries[column, size] = tuple(table.select(
                             table.id, column_sql, table.name,
-                            where=column_sql.in_(sub_keys)
-                            & (table.duplicate_of == Null)
-                            & (table.active == Literal(True)),
+                            where=column_sql.in_(sub_keys) & where,
                             order_by=table.id.desc))[0]
                 cursor.execute(queries[column, size], sub_keys + [True])
-                for id_, key, name in cursor:
-                    if column == 'email_key':
-                        found[('email', key)] = id_
-                    elif column == 'phone_key':
-                        found[('phone', key)] = id_
-                    else:
-                        found[('company', key, (name or '').lower())] = id_
+                cls._collect_originals(found, column, cursor)
         ids = [min((found[k] for k in contact_keys(v) if k in found),
                 default=None) for v in vlist]
         originals = cls._originals({i for i in ids if i})
         return [originals.get(i) for i in ids]
+
+    @staticmethod
+    def _collect_originals(found, column, rows):
+        "Fill found with the contact keys of rows, the lowest id last"
+        for id_, key, name in rows:
+            if column == 'email_key':
+                found[('email', key)] = id_
+            elif column == 'phone_key':
+                found[('phone', key)] = id_
+            else:
+                found[('company', key, (name or '').lower())] = id_
 
     @classmethod
     def merge(cls, duplicate, original):

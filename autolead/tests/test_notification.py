@@ -236,6 +236,49 @@ class NotificationTestCase(_DBTestCase):
         self.assertEqual(self.smtp.recipients(), ['ravi@autolead.example'])
 
     @with_transaction()
+    def test_import_notifies_created_leads(self):
+        "The rules on new and duplicate leads hear of the imported leads"
+        pool = Pool()
+        Job = pool.get('autolead.lead.import.job')
+        Lead = pool.get('autolead.lead')
+        Message = pool.get('autolead.automation.message')
+        Queue = pool.get('ir.queue')
+        transaction = Transaction()
+        rep = _user('ravi', 'group_sales_rep')
+        _user('anil', 'group_autolead_admin')
+        old, = Lead.create([{
+                    'name': "Meera Das", 'email': 'meera@das.example',
+                    'source': 'website', 'owner': rep.id}])
+        data = ('Name,Email,Source\n'
+            'Asha Rao,asha@rao.example,website\n'
+            'Kiran Nair,kiran@nair.example,ivr\n'
+            'Meera Das,MEERA@das.example,website\n'
+            'Asha Rao,Asha@Rao.example,google\n').encode()
+        job, = Job.create([{
+                    'file_name': 'leads.csv', 'file_data': data,
+                    'owner': rep.id}])
+        del transaction.tasks[:]
+
+        Job.process([job])
+        imported = Lead.search([('id', '!=', old.id)])
+        self.assertEqual(len(imported), 4)
+        self.assertFalse(Message.search(
+                [('origin', 'in', [str(l) for l in imported])]))
+        for task in Queue.browse(transaction.tasks):
+            task.run()
+
+        messages = Message.search([
+                ('origin', 'in', [str(l) for l in imported]),
+                ('to', '=', 'anil@autolead.example'),
+                ])
+        self.assertEqual(sorted(m.subject for m in messages), [
+                "Duplicate lead: Asha Rao",
+                "Duplicate lead: Meera Das",
+                "New lead: Asha Rao",
+                "New lead: Kiran Nair",
+                ])
+
+    @with_transaction()
     def test_rule_owns_its_trigger(self):
         "Changing the event moves the trigger; deleting the rule removes it"
         pool = Pool()
