@@ -177,9 +177,10 @@ class Lead(metaclass=PoolMeta):
         cls.check_modification('create', created,
             external=bool(transaction.check_access))
         cls.on_modification('create', created)
-        with without_check_access():
-            for trigger in Trigger.get_triggers(cls.__name__, 'create'):
-                cls._queue_trigger(trigger, ids)
+        if Transaction().context.get('autolead_notify', True):
+            with without_check_access():
+                for trigger in Trigger.get_triggers(cls.__name__, 'create'):
+                    cls._queue_trigger(trigger, ids)
         transaction.create_records[cls.__name__].extend(ids)
         return created
 
@@ -250,6 +251,10 @@ class ImportJob(Workflow, ModelSQL, ModelView):
     all_or_nothing = fields.Boolean(
         "All or Nothing", readonly=True,
         help="Import nothing when any row is rejected.")
+    notify = fields.Boolean(
+        "Notify", readonly=True,
+        help="Run the notification rules on new leads (new, duplicate, "
+        "re-engaged) for each imported lead.")
     owner = fields.Many2One(
         'res.user', "Owner", required=True, readonly=True,
         ondelete='RESTRICT', help="Who the imported leads belong to.")
@@ -299,6 +304,10 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         return False
 
     @classmethod
+    def default_notify(cls):
+        return False
+
+    @classmethod
     def default_owner(cls):
         return Transaction().user or None
 
@@ -337,7 +346,10 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             commit = bool(
                 Transaction().context.get('autolead_import_commit'))
         for job in jobs:
-            job.import_file(commit=commit)
+            # a file of leads is not a lead per message: the rules hear of
+            # the imported leads only when asked
+            with Transaction().set_context(autolead_notify=job.notify):
+                job.import_file(commit=commit)
 
     def import_file(self, commit=False):
         pool = Pool()
@@ -609,10 +621,18 @@ class ImportStart(ModelView):
         help="What to do with a row whose contact already has a lead.")
     all_or_nothing = fields.Boolean(
         "All or Nothing", help="Import nothing when any row is rejected.")
+    notify = fields.Boolean(
+        "Notify",
+        help="Run the notification rules on new leads (new, duplicate, "
+        "re-engaged) for each imported lead: one message per lead.")
 
     @classmethod
     def default_duplicates(cls):
         return 'flag'
+
+    @classmethod
+    def default_notify(cls):
+        return False
 
 
 class ImportPreview(ModelView):
@@ -668,6 +688,7 @@ class Import(Wizard):
             file_data=self.start.file_data,
             duplicates=self.start.duplicates,
             all_or_nothing=self.start.all_or_nothing,
+            notify=self.start.notify,
             total=self.preview.total)
         job.save()
         Job.run([job])

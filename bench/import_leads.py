@@ -179,9 +179,12 @@ def main():
     parser.add_argument('--without-trigram', action='store_true',
         help="PostgreSQL: do not create pg_trgm before activation, so "
         "the search box's trigram indexes are not built")
+    parser.add_argument('--notify', action='store_true',
+        help="import with Notify ticked: the create triggers of the "
+        "notification rules are queued for the imported leads")
     parser.add_argument('--without-rules', action='store_true',
         help="deactivate the notification rules first, so that no create "
-        "trigger fires for the imported leads")
+        "trigger fires for the imported leads even with --notify")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix='autolead-bench-')
@@ -217,7 +220,8 @@ def main():
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         job, = Job.create([{
                     'file_name': 'leads.csv', 'file_data': data,
-                    'duplicates': 'flag', 'owner': 1}])
+                    'duplicates': 'flag', 'owner': 1,
+                    'notify': args.notify}])
         Job.process([job], commit=False)
         transaction.commit()
         ours = time.perf_counter() - start

@@ -237,7 +237,8 @@ class NotificationTestCase(_DBTestCase):
 
     @with_transaction()
     def test_import_notifies_created_leads(self):
-        "The rules on new and duplicate leads hear of the imported leads"
+        """The rules on new and duplicate leads hear of the imported leads
+        when the import asks for it"""
         pool = Pool()
         Job = pool.get('autolead.lead.import.job')
         Lead = pool.get('autolead.lead')
@@ -254,10 +255,16 @@ class NotificationTestCase(_DBTestCase):
             'Kiran Nair,kiran@nair.example,ivr\n'
             'Meera Das,MEERA@das.example,website\n'
             'Asha Rao,Asha@Rao.example,google\n').encode()
-        job, = Job.create([{
+        quiet, job = Job.create([{
                     'file_name': 'leads.csv', 'file_data': data,
-                    'owner': rep.id}])
+                    'owner': rep.id, 'notify': notify,
+                    } for notify in [False, True]])
         del transaction.tasks[:]
+
+        Job.process([quiet])
+        self.assertEqual(len(Lead.search([('id', '!=', old.id)])), 4)
+        self.assertFalse(transaction.tasks)
+        Lead.delete(Lead.search([('id', '!=', old.id)]))
 
         Job.process([job])
         imported = Lead.search([('id', '!=', old.id)])
