@@ -94,7 +94,8 @@ class Rollup(ModelSQL):
         "The sums of the records ids of the model name, by key"
         cursor = Transaction().connection.cursor()
         sums = defaultdict(lambda: [0] * len(cls._measures))
-        for sub_ids in grouped_slice(sorted(set(ids))):
+        for sub_ids in grouped_slice(
+                sorted(set(ids)), backend.MAX_QUERY_PARAMS):
             sub_ids = list(sub_ids)
             query = cls._source_rows(
                 name, where=lambda t: t.id.in_(sub_ids))
