@@ -94,11 +94,23 @@ class Rollup(ModelSQL):
         "The sums of the records ids of the model name, by key"
         cursor = Transaction().connection.cursor()
         sums = defaultdict(lambda: [0] * len(cls._measures))
-        for sub_ids in grouped_slice(
-                sorted(set(ids)), backend.MAX_QUERY_PARAMS):
-            sub_ids = list(sub_ids)
+        ids = sorted(set(ids))
+        if ids and ids[-1] - ids[0] + 1 == len(ids):
+            # the ids of a create or of a batch of the bulk import follow
+            # one another: one range instead of lists of ids
+            slices = [(ids[0], ids[-1])]
+
+            def where(t, bounds):
+                return (t.id >= bounds[0]) & (t.id <= bounds[1])
+        else:
+            slices = [list(s) for s in grouped_slice(
+                    ids, backend.MAX_QUERY_PARAMS)]
+
+            def where(t, sub_ids):
+                return t.id.in_(sub_ids)
+        for sub_ids in slices:
             query = cls._source_rows(
-                name, where=lambda t: t.id.in_(sub_ids))
+                name, where=lambda t: where(t, sub_ids))
             cursor.execute(*cls._summed(query))
             for row in cursor:
                 key = tuple(row[:len(cls._keys)])
@@ -442,7 +454,7 @@ class RollupSourceMixin:
         super().on_modification(mode, records, field_names=field_names)
         if mode == 'create':
             for R in cls._rollups():
-                R.add(cls.__name__, list(map(int, records)))
+                R.add(cls.__name__, [r.id for r in records])
 
     @classmethod
     def write(cls, *args):
