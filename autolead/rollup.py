@@ -199,17 +199,45 @@ class Rollup(ModelSQL):
             Model.rebuild()
 
 
-class LeadOwnerDay(Rollup):
+class LeadRollup(Rollup):
+    """Leads and their value per key: the day of creation (if date is a
+    key) and columns of the lead of the same name"""
+    leads = fields.Integer("Leads", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
+    _measures = ['leads', 'value']
+
+    @classmethod
+    def _lead_where(cls, lead):
+        "The condition on the leads the rollup counts, None for all"
+        return None
+
+    @classmethod
+    def _sources(cls):
+        columns = [k for k in cls._keys if k != 'date']
+
+        def rows(lead):
+            dated = ([day(cls.date, lead.create_date).as_('date')]
+                if 'date' in cls._keys else [])
+            return lead.select(
+                lead.id.as_('id'),
+                *dated,
+                *(getattr(lead, k).as_(k) for k in columns),
+                Literal(1).as_('leads'),
+                Coalesce(lead.expected_value, 0).as_('value'),
+                where=cls._lead_where(lead))
+        # the stage sets the stage kind
+        written = set(columns) | {'stage', 'expected_value'}
+        return {'autolead.lead': (written, rows)}
+
+
+class LeadOwnerDay(LeadRollup):
     "Leads and their value per day of creation, owner and status"
     __name__ = 'autolead.rollup.lead.owner_day'
 
     date = fields.Date("Date", readonly=True)
     owner = fields.Many2One('res.user', "Owner", readonly=True)
     stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
-    leads = fields.Integer("Leads", readonly=True)
-    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
     _keys = ['date', 'owner', 'stage_kind']
-    _measures = ['leads', 'value']
 
     @classmethod
     def __setup__(cls):
@@ -220,33 +248,15 @@ class LeadOwnerDay(Rollup):
                 Index(t, (t.owner, Index.Range()), (t.date, Index.Range())),
                 })
 
-    @classmethod
-    def _sources(cls):
-        def rows(lead):
-            return lead.select(
-                lead.id.as_('id'),
-                day(cls.date, lead.create_date).as_('date'),
-                lead.owner.as_('owner'),
-                lead.stage_kind.as_('stage_kind'),
-                Literal(1).as_('leads'),
-                Coalesce(lead.expected_value, 0).as_('value'))
-        return {
-            'autolead.lead': (
-                {'owner', 'stage', 'stage_kind', 'expected_value'}, rows),
-            }
 
-
-class LeadSourceDay(Rollup):
+class LeadSourceDay(LeadRollup):
     "Leads and their value per day of creation, source and status"
     __name__ = 'autolead.rollup.lead.source_day'
 
     date = fields.Date("Date", readonly=True)
     source = fields.Selection(SOURCES, "Source", readonly=True)
     stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
-    leads = fields.Integer("Leads", readonly=True)
-    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
     _keys = ['date', 'source', 'stage_kind']
-    _measures = ['leads', 'value']
 
     @classmethod
     def __setup__(cls):
@@ -254,23 +264,8 @@ class LeadSourceDay(Rollup):
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.date, Index.Range())))
 
-    @classmethod
-    def _sources(cls):
-        def rows(lead):
-            return lead.select(
-                lead.id.as_('id'),
-                day(cls.date, lead.create_date).as_('date'),
-                lead.source.as_('source'),
-                lead.stage_kind.as_('stage_kind'),
-                Literal(1).as_('leads'),
-                Coalesce(lead.expected_value, 0).as_('value'))
-        return {
-            'autolead.lead': (
-                {'source', 'stage', 'stage_kind', 'expected_value'}, rows),
-            }
 
-
-class LeadOwnerSourceDay(Rollup):
+class LeadOwnerSourceDay(LeadRollup):
     """Leads and their value per day of creation, owner, source and status:
     a representative's own leads by source"""
     __name__ = 'autolead.rollup.lead.owner_source_day'
@@ -279,10 +274,7 @@ class LeadOwnerSourceDay(Rollup):
     owner = fields.Many2One('res.user', "Owner", readonly=True)
     source = fields.Selection(SOURCES, "Source", readonly=True)
     stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
-    leads = fields.Integer("Leads", readonly=True)
-    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
     _keys = ['date', 'owner', 'source', 'stage_kind']
-    _measures = ['leads', 'value']
 
     @classmethod
     def __setup__(cls):
@@ -291,25 +283,8 @@ class LeadOwnerSourceDay(Rollup):
         cls._sql_indexes.add(
             Index(t, (t.owner, Index.Range()), (t.date, Index.Range())))
 
-    @classmethod
-    def _sources(cls):
-        def rows(lead):
-            return lead.select(
-                lead.id.as_('id'),
-                day(cls.date, lead.create_date).as_('date'),
-                lead.owner.as_('owner'),
-                lead.source.as_('source'),
-                lead.stage_kind.as_('stage_kind'),
-                Literal(1).as_('leads'),
-                Coalesce(lead.expected_value, 0).as_('value'))
-        return {
-            'autolead.lead': (
-                {'owner', 'source', 'stage', 'stage_kind', 'expected_value'},
-                rows),
-            }
 
-
-class LeadCampaignDay(Rollup):
+class LeadCampaignDay(LeadRollup):
     "Leads of campaigns and their value per day of creation and status"
     __name__ = 'autolead.rollup.lead.campaign_day'
 
@@ -317,10 +292,7 @@ class LeadCampaignDay(Rollup):
     campaign = fields.Many2One(
         'autolead.campaign', "Campaign", readonly=True)
     stage_kind = fields.Selection(STAGE_KINDS, "Status", readonly=True)
-    leads = fields.Integer("Leads", readonly=True)
-    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
     _keys = ['date', 'campaign', 'stage_kind']
-    _measures = ['leads', 'value']
 
     @classmethod
     def __setup__(cls):
@@ -329,45 +301,17 @@ class LeadCampaignDay(Rollup):
         cls._sql_indexes.add(Index(t, (t.date, Index.Range())))
 
     @classmethod
-    def _sources(cls):
-        def rows(lead):
-            return lead.select(
-                lead.id.as_('id'),
-                day(cls.date, lead.create_date).as_('date'),
-                lead.campaign.as_('campaign'),
-                lead.stage_kind.as_('stage_kind'),
-                Literal(1).as_('leads'),
-                Coalesce(lead.expected_value, 0).as_('value'),
-                where=lead.campaign != Null)
-        return {
-            'autolead.lead': (
-                {'campaign', 'stage', 'stage_kind', 'expected_value'}, rows),
-            }
+    def _lead_where(cls, lead):
+        return lead.campaign != Null
 
 
-class LeadOwnerStage(Rollup):
+class LeadOwnerStage(LeadRollup):
     "Leads and their value per owner and stage: the pipeline"
     __name__ = 'autolead.rollup.lead.owner_stage'
 
     owner = fields.Many2One('res.user', "Owner", readonly=True)
     stage = fields.Many2One('autolead.lead.stage', "Stage", readonly=True)
-    leads = fields.Integer("Leads", readonly=True)
-    value = fields.Numeric("Value", digits=(16, 2), readonly=True)
     _keys = ['owner', 'stage']
-    _measures = ['leads', 'value']
-
-    @classmethod
-    def _sources(cls):
-        def rows(lead):
-            return lead.select(
-                lead.id.as_('id'),
-                lead.owner.as_('owner'),
-                lead.stage.as_('stage'),
-                Literal(1).as_('leads'),
-                Coalesce(lead.expected_value, 0).as_('value'))
-        return {
-            'autolead.lead': ({'owner', 'stage', 'expected_value'}, rows),
-            }
 
 
 class ActivityDay(Rollup):

@@ -97,20 +97,10 @@ def drop_database(name):
 
 def _trigram_on_create():
     "Create pg_trgm in the database before Tryton activates the module"
-    from trytond import backend
-
-    init = backend.Database.init
-
-    def init_with_trigram(self):
-        connection = self.get_connection()
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
-            connection.commit()
-        finally:
-            self.put_connection(connection)
-        return init(self)
-    backend.Database.init = init_with_trigram
+    # as the PostgreSQL test runner does
+    sys.path.insert(0, str(HERE.parent / 'scripts'))
+    from run_tests import _pg_trigram_on_create
+    _pg_trigram_on_create()
 
 
 def _trigram_indexes(name):
