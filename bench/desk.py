@@ -164,9 +164,14 @@ def bench_workdir(backend_name):
 
 def start_trytond(config, env, database, port):
     "Start trytond on loopback; return the process and its URL once it answers"
+    return serve([str(BIN / 'trytond'), '-c', str(config), '-d', database],
+        env, port)
+
+
+def serve(argv, env, port):
+    "Start the server argv; return the process and its URL once it answers"
     server = subprocess.Popen(
-        [str(BIN / 'trytond'), '-c', str(config), '-d', database],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f'http://127.0.0.1:{port}'
     try:
         wait_for(url)
@@ -195,19 +200,11 @@ def start_gunicorn(config, env, database, port, workers):
         sys.exit("--workers needs gunicorn: "
             f"{BIN / 'pip'} install -e '{REPO}[bench]'")
     env = dict(env, TRYTOND_DATABASE_NAMES=database)
-    server = subprocess.Popen(
+    return serve(
         [str(BIN / 'gunicorn'), '--workers', str(workers),
             '--bind', f'127.0.0.1:{port}', '--timeout', '120',
             '--log-level', 'warning', 'trytond.application:app'],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f'http://127.0.0.1:{port}'
-    try:
-        wait_for(url)
-    except BaseException:
-        server.terminate()
-        server.wait(10)
-        raise
-    return server, url
+        env, port)
 
 
 def cpu_seconds(pid):
