@@ -224,6 +224,14 @@ class Portal:
     def absolute_url(self, path='', **query):
         return self.request.host_url.rstrip('/') + self.url(path, **query)
 
+    def send_validation(self, web_user):
+        "Email web_user the link that confirms their address, to the portal"
+        WebUser = self.pool.get('web.user')
+        with Transaction().set_context(
+                autolead_portal_validation_url=self.absolute_url(
+                    '/validate')):
+            WebUser.validate_email([web_user])
+
     def form_token(self, form):
         "The token to put in the form: the session's or a one-time one"
         if self.web_user:
@@ -505,10 +513,7 @@ def signin(portal):
             status=HTTPStatus.UNAUTHORIZED,
             error=gettext('autolead.msg_portal_bad_login'))
     if not web_user.email_valid:
-        with Transaction().set_context(
-                autolead_portal_validation_url=portal.absolute_url(
-                    '/validate')):
-            WebUser.validate_email([web_user])
+        portal.send_validation(web_user)
         return portal.render('signin.html', next=next_, form={'email': email},
             status=HTTPStatus.FORBIDDEN,
             error=gettext('autolead.msg_portal_email_not_valid'))
@@ -637,9 +642,7 @@ def register(portal):
                 'password': form['password'],
                 'party': party.id,
                 }])
-    with Transaction().set_context(
-            autolead_portal_validation_url=portal.absolute_url('/validate')):
-        WebUser.validate_email([web_user])
+    portal.send_validation(web_user)
     return portal.message('account_created',
         notice=gettext('autolead.msg_portal_registered'))
 
@@ -723,14 +726,11 @@ def picture(portal):
 
 @portal_route('/profile/validate', methods=('POST',))
 def send_validation(portal):
-    WebUser = portal.pool.get('web.user')
     if not portal.web_user:
         return portal.sign_in_first()
     if not portal.check_csrf():
         return portal.forbidden()
-    with Transaction().set_context(
-            autolead_portal_validation_url=portal.absolute_url('/validate')):
-        WebUser.validate_email([portal.web_user])
+    portal.send_validation(portal.web_user)
     return portal.redirect('/profile', sent=1)
 
 
