@@ -79,8 +79,9 @@ check_email_deliverability = False
     return config, env
 
 
-def prepare(args, config, env):
-    "Create, activate and fill the database; return the generation time"
+def prepare(args, config, env, *generate_args):
+    """Create, activate and fill the database, with generate_args for
+    bench/generate.py; return the generation time"""
     demo = REPO / 'scripts' / 'demo_data.py'
     run(sys.executable, demo, 'create', '-c', config, '-d', args.database,
         env=env)
@@ -90,7 +91,8 @@ def prepare(args, config, env):
             input='\n', text=True, stdout=subprocess.DEVNULL)
     start = time.perf_counter()
     run(sys.executable, HERE / 'generate.py', '-c', config,
-        '-d', args.database, '--leads', str(args.leads), env=env)
+        '-d', args.database, '--leads', str(args.leads), *generate_args,
+        env=env)
     return time.perf_counter() - start
 
 

@@ -31,7 +31,6 @@ import os
 import platform
 import random
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -40,11 +39,11 @@ from pathlib import Path
 import requests
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from desk import (  # noqa: E402
-    BIN, bench_workdir, free_port, run, start_trytond, write_config)
+    bench_workdir, free_port, run, start_trytond, write_config)
+from desk import prepare as prepare_desk  # noqa: E402
 from rpc import percentile  # noqa: E402
 
 GOAL_MS = 100
@@ -61,22 +60,14 @@ def email(index):
 
 
 def prepare(args, config, env):
-    "Create, activate and fill the database; return the generation time"
-    demo = REPO / 'scripts' / 'demo_data.py'
-    run(sys.executable, demo, 'create', '-c', config, '-d', args.database,
-        env=env)
-    if not args.no_update:
-        run(BIN / 'trytond-admin', '-c', config, '-d', args.database,
-            '-u', 'autolead', '--activate-dependencies', env=env,
-            input='\n', text=True, stdout=subprocess.DEVNULL)
+    """Create, activate and fill the database as the desk bench does, with
+    the customers' web users; return the generation time"""
+    seconds = prepare_desk(args, config, env,
+        '--tickets', args.tickets, '--customers', args.customers)
     start = time.perf_counter()
-    run(sys.executable, HERE / 'generate.py', '-c', config,
-        '-d', args.database, '--leads', str(args.leads),
-        '--tickets', str(args.tickets), '--customers', str(args.customers),
-        env=env)
     run(sys.executable, __file__, '--web-users', '-c', config,
         '--database', args.database, env=env)
-    return time.perf_counter() - start
+    return seconds + time.perf_counter() - start
 
 
 def create_web_users(config, database):
