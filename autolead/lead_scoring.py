@@ -22,7 +22,8 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
-from .ml import ModelVersionError, fitted_model
+from .ml import ModelVersionError
+from .training import TrainingRunMixin
 
 SCORE_FIELDS = {'score', 'score_reasons', 'score_kind', 'scored_at'}
 DEFAULT_PRIOR = {
@@ -39,13 +40,6 @@ DEFAULT_PRIOR = {
         },
     }
 BATCH = 5000
-
-
-def _loads_model(run):
-    from .ml.scoring import LeadScorer
-    return fitted_model(
-        (run.__name__, Transaction().database.name, run.id),
-        lambda: LeadScorer.loads(run.model))
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -123,16 +117,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         Run.train()
 
 
-class Run(ModelSQL, ModelView):
+class Run(TrainingRunMixin, ModelSQL, ModelView):
     "A training of the lead scoring model and its held-out figures"
     __name__ = 'autolead.lead.scoring.run'
 
-    date = fields.DateTime("Date", required=True, readonly=True)
-    state = fields.Selection([
-            ('trained', "Trained"),
-            ('not_enough_data', "Not Enough Data"),
-            ], "State", required=True, readonly=True, sort=False)
-    message = fields.Text("Message", readonly=True)
     closed_leads = fields.Integer(
         "Closed Leads", readonly=True,
         help="The won and lost leads the model learnt from.")
@@ -159,27 +147,9 @@ class Run(ModelSQL, ModelView):
         "Baseline PR-AUC", digits=(1, 3), readonly=True)
     baseline_brier = fields.Float(
         "Baseline Brier Score", digits=(1, 4), readonly=True)
-    seconds = fields.Float("Training Time (s)", digits=(16, 2),
-        readonly=True)
     scored_leads = fields.Integer(
         "Scored Leads", readonly=True,
         help="The open leads scored after the training.")
-    model = fields.Binary("Model", readonly=True, file_id='model_id')
-    model_id = fields.Char("Model ID", readonly=True)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.date, Index.Range(order='DESC'))))
-        cls._order = [('date', 'DESC'), ('id', 'DESC')]
-
-    @classmethod
-    def current(cls):
-        "The latest run that produced a model, or None"
-        runs = cls.search([('state', '=', 'trained')],
-            order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
-        return runs[0] if runs else None
 
     @classmethod
     def train(cls):
@@ -219,10 +189,6 @@ class Run(ModelSQL, ModelView):
                 open_ids, frame=frame.loc[open_ids])
             run.save()
         return run
-
-    @classmethod
-    def train_cron(cls):
-        cls.train()
 
 
 class Lead(metaclass=PoolMeta):
@@ -338,11 +304,12 @@ class Lead(metaclass=PoolMeta):
         frame = frame[frame['outcome'].isna()]
         if frame.empty:
             return 0
-        run = Run.current()
+        from .ml.scoring import LeadScorer
+        run = Run.latest_trained()
         scorer, kind = None, None
         if run:
             try:
-                scorer, kind = _loads_model(run), 'model'
+                scorer, kind = run.fitted(LeadScorer.loads), 'model'
             except ModelVersionError:
                 # written by another scikit-learn: the next training fixes it
                 pass

@@ -11,9 +11,10 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import without_check_access
 
-from .ml import ModelVersionError, fitted_model
+from .ml import ModelVersionError
+from .training import TrainingRunMixin
 
 TARGETS = [
     ('category', "Category"),
@@ -21,13 +22,6 @@ TARGETS = [
     ]
 MIN_CATEGORY_CONFIDENCE = 0.3
 MIN_TAG_CONFIDENCE = 0.5
-
-
-def _loads_model(run):
-    from .ml.tagging import Tagger
-    return fitted_model(
-        (run.__name__, Transaction().database.name, run.id),
-        lambda: Tagger.loads(run.model))
 
 
 class TicketCategory(metaclass=PoolMeta):
@@ -48,18 +42,12 @@ class TicketTag(metaclass=PoolMeta):
         "ticket until enough tickets are tagged to learn from.")
 
 
-class Run(ModelSQL, ModelView):
+class Run(TrainingRunMixin, ModelSQL, ModelView):
     "A training of the ticket category or tag suggestions"
     __name__ = 'autolead.ticket.tagging.run'
 
-    date = fields.DateTime("Date", required=True, readonly=True)
     target = fields.Selection(
         TARGETS, "Suggests", required=True, readonly=True, sort=False)
-    state = fields.Selection([
-            ('trained', "Trained"),
-            ('not_enough_data', "Not Enough Data"),
-            ], "State", required=True, readonly=True, sort=False)
-    message = fields.Text("Message", readonly=True)
     examples = fields.Integer(
         "Examples", readonly=True,
         help="The tickets agents categorised or tagged.")
@@ -74,25 +62,11 @@ class Run(ModelSQL, ModelView):
     labels = fields.Integer(
         "Learnt", readonly=True,
         help="The categories or tags with enough examples to learn.")
-    seconds = fields.Float("Training Time (s)", digits=(16, 2),
-        readonly=True)
-    model = fields.Binary("Model", readonly=True, file_id='model_id')
-    model_id = fields.Char("Model ID", readonly=True)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.date, Index.Range(order='DESC'))))
-        cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
     def current(cls, target):
-        runs = cls.search([
-                ('target', '=', target),
-                ('state', '=', 'trained'),
-                ], order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
-        return runs[0] if runs else None
+        "The latest run that produced a model for target, or None"
+        return cls.latest_trained([('target', '=', target)])
 
     @classmethod
     def train(cls):
@@ -130,18 +104,14 @@ class Run(ModelSQL, ModelView):
         return runs
 
     @classmethod
-    def train_cron(cls):
-        cls.train()
-
-    @classmethod
     def suggester(cls, target):
         "The trained tagger of target, else the keyword rules, or None"
         pool = Pool()
-        from .ml.tagging import KeywordTagger
+        from .ml.tagging import KeywordTagger, Tagger
         run = cls.current(target)
         if run:
             try:
-                return _loads_model(run)
+                return run.fitted(Tagger.loads)
             except ModelVersionError:
                 # written by another scikit-learn: the next training fixes it
                 pass
