@@ -24,13 +24,14 @@ def stage(xml_id):
     return Stage(ModelData.get_id('autolead', xml_id))
 
 
-def make_user(login, group_xml_id):
+def make_user(login, group_xml_id, email=None):
     pool = Pool()
     User = pool.get('res.user')
     ModelData = pool.get('ir.model.data')
     user, = User.create([{
                 'login': login,
                 'name': login.title(),
+                'email': email,
                 'groups': [('add', [
                             ModelData.get_id('autolead', group_xml_id)])],
                 }])

@@ -10,6 +10,7 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 from .route import DataRouteTestCase
+from .test_lead import make_user
 
 
 def _configure(test, section, option, value):
@@ -27,15 +28,8 @@ def _configure(test, section, option, value):
 
 
 def _user(login, group):
-    pool = Pool()
-    User = pool.get('res.user')
-    ModelData = pool.get('ir.model.data')
-    user, = User.create([{
-                'name': login.title(), 'login': login,
-                'email': f'{login}@autolead.example',
-                'groups': [('add', [ModelData.get_id('autolead', group)])],
-                }])
-    return user
+    "A user of group who reads email at autolead.example"
+    return make_user(login, group, email=f'{login}@autolead.example')
 
 
 def _party(name, email):
