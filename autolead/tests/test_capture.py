@@ -1,9 +1,11 @@
 """The public capture form and the REST API create leads like the desk"""
+import datetime
 import json
 
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 from .route import DataRouteTestCase, clear_rate_limits
 
@@ -123,6 +125,29 @@ class CaptureTestCase(DataRouteTestCase):
                 'name': "Neighbour", 'email': 'n@rate.example.com'},
             environ_base={'REMOTE_ADDR': '10.0.0.9'})
         self.assertEqual(other.status_code, 201)
+
+    def test_rate_limit_hits_are_private(self):
+        "No user reads or changes the counted requests, not even an admin"
+        with Transaction().start(DB_NAME, 0):
+            pool = Pool()
+            Hit = pool.get('autolead.rate_limit.hit')
+            User = pool.get('res.user')
+            ModelData = pool.get('ir.model.data')
+            Hit.allow('capture', '10.0.0.8', 3)
+            admin, = User.create([{
+                        'name': "Admin", 'login': 'hitadmin',
+                        'groups': [('add', [ModelData.get_id(
+                                        'autolead', 'group_autolead_admin')])],
+                        }])
+            rep, = User.search([('login', '=', 'webrep')])
+            for user in [rep, admin]:
+                with self.subTest(user=user.login), \
+                        Transaction().set_user(user.id), check_access():
+                    with self.assertRaises(AccessError):
+                        Hit.search([])
+                    with self.assertRaises(AccessError):
+                        Hit.create([{'scope': 'capture', 'client': 'x',
+                                    'at': datetime.datetime.now()}])
 
     def test_cors(self):
         "Only the configured origins get the CORS header"
