@@ -19,16 +19,36 @@ TESTS = Path(__file__).resolve().parent.parent / 'autolead' / 'tests'
 PACKAGE = 'trytond.modules.autolead.tests'
 
 
+_TEMPLATES = set()
+
+
+def _pg_cache_per_run():
+    """Name the template databases of DB_CACHE=postgresql:// after this run
+
+    trytond names them after the modules only, so two runs at once on the
+    same server (worktrees, CI beside a developer) would restore each other's
+    template, built from other code, or drop it while the other restores."""
+    from trytond.tests import test_tryton
+
+    cache_file = test_tryton._db_cache_file
+    run = os.environ['DB_NAME']
+
+    def _db_cache_file(path, name):
+        template = cache_file(path, f'{run}:{name}')
+        _TEMPLATES.add(template[len('postgresql://') + 1:])
+        return template
+    test_tryton._db_cache_file = _db_cache_file
+
+
 def _pg_drop_cache_templates():
-    "Drop the template databases DB_CACHE=postgresql:// leaves behind"
-    from trytond import backend
+    "Drop the template databases of this run"
     from trytond.transaction import Transaction
 
     with Transaction().start(
             None, 0, close=True, autocommit=True) as transaction:
         database = transaction.database
         for name in database.list():
-            if name.startswith('test-'):
+            if name in _TEMPLATES:
                 database.drop(transaction.connection, name)
 
 
@@ -54,7 +74,8 @@ def main(names):
     uri = os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
     postgresql = uri.startswith('postgresql')
     if postgresql:
-        os.environ.setdefault('DB_NAME', f'test_autolead_{int(time.time())}')
+        os.environ.setdefault(
+            'DB_NAME', f'test_autolead_{int(time.time())}_{os.getpid()}')
         os.environ['DB_CACHE'] = 'postgresql://'
     else:
         os.environ['DB_CACHE'] = tempfile.mkdtemp(prefix='autolead-dbcache-')
@@ -66,7 +87,7 @@ def main(names):
         message='grouped_slice without size', category=DeprecationWarning)
     if postgresql:
         _pg_trigram_on_create()
-        _pg_drop_cache_templates()
+        _pg_cache_per_run()
 
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
