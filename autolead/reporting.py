@@ -207,7 +207,11 @@ def report_table(name, context):
                 if definition['type'] == 'many2one':
                     value = value.rec_name if value else None
                 elif definition['type'] == 'selection':
-                    value = dict(definition['selection']).get(value, value)
+                    # a selection given by a method name is resolved by
+                    # the field, as the client would
+                    selection = Model._fields[fname].get_selection(
+                        Model, fname, record)
+                    value = selection.get(value, value)
                 row.append(value)
             rows.append(row)
     return report_title(name), headers, rows

@@ -339,6 +339,45 @@ class ReportingTestCase(DatabaseTestCase):
         self.assertEqual(by_source["Website"][5], 1000)
 
     @with_transaction()
+    def test_export_every_report(self):
+        "Every report exports with the names of its states, not their keys"
+        pool = Pool()
+        ExportStart = pool.get('autolead.reporting.export.start')
+        Ticket = pool.get('autolead.ticket')
+        Appointment = pool.get('autolead.appointment')
+        Party = pool.get('party.party')
+        ravi, _, _ = self.setup_sales()
+        customer, = Party.create([{'name': "Priya"}])
+        Ticket.create([{'subject': "Invoice", 'customer': customer.id}])
+        Appointment.create([{
+                    'name': "Demo", 'kind': 'demo', 'organizer': ravi.id,
+                    'start': datetime.datetime.now(),
+                    'duration': datetime.timedelta(hours=1),
+                    'state': 'confirmed',
+                    }])
+        context = {
+            'from_date': today(), 'to_date': today(), 'period': 'day'}
+        reports = [
+            name for name, _ in ExportStart.fields_get(
+                ['report'])['report']['selection']]
+        self.assertIn('autolead.reporting.ticket', reports)
+        self.assertIn('autolead.reporting.appointment', reports)
+        for report in reports:
+            with self.subTest(report=report):
+                name, content = report_file(report, 'csv', context)
+                self.assertTrue(name.endswith('.csv'))
+                self.assertTrue(content.decode('utf-8').strip())
+        tickets = list(csv.reader(io.StringIO(report_file(
+                        'autolead.reporting.ticket', 'csv',
+                        context)[1].decode('utf-8'))))
+        self.assertEqual([r[1] for r in tickets[1:]], ["New"])
+        appointments = list(csv.reader(io.StringIO(report_file(
+                        'autolead.reporting.appointment', 'csv',
+                        context)[1].decode('utf-8'))))
+        self.assertEqual(
+            [r[2:4] for r in appointments[1:]], [["Demo", "Confirmed"]])
+
+    @with_transaction()
     def test_export_wizard_pdf(self):
         "The export wizard prints a PDF of the report"
         pool = Pool()
