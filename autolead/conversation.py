@@ -47,6 +47,21 @@ class Conversation(ModelSQL, ModelView):
         return [user] if user else []
 
     @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        user = Transaction().user
+        if mode == 'create' and user:
+            # whoever starts a conversation takes part in it
+            participants = list(values.get('participants') or [])
+            added = {
+                i for action, *args in participants if action == 'add'
+                for i in args[0]}
+            if user not in added:
+                participants.append(('add', [user]))
+            values['participants'] = participants
+        return values
+
+    @classmethod
     def get_activity(cls, conversations, names):
         pool = Pool()
         Message = pool.get('autolead.conversation.message')

@@ -2,6 +2,9 @@
 
     python scripts/run_tests.py [test_module ...]
 
+AUTOLEAD_TEST_PATTERN (a shell pattern such as '*internal_messaging*')
+narrows the run to the tests and scenarios whose name matches.
+
 The database comes from TRYTOND_DATABASE_URI (SQLite in memory when unset).
 Activated databases are cached for the run only, so a changed module is
 never tested against a stale copy. Ends with a line
@@ -90,6 +93,9 @@ def main(names):
         _pg_cache_per_run()
 
     loader = unittest.TestLoader()
+    if pattern := os.environ.get('AUTOLEAD_TEST_PATTERN'):
+        # e.g. '*internal_messaging*' for one scenario, '*test_accept*'
+        loader.testNamePatterns = [pattern]
     suite = unittest.TestSuite()
     names = names or sorted(p.stem for p in TESTS.glob('test_*.py'))
     for name in names:
