@@ -300,6 +300,17 @@ class Ticket(Workflow, ModelSQL, ModelView):
         return ''
 
     @classmethod
+    def search_rec_name(cls, name, clause):
+        "The desk's search box finds tickets by number or by their words"
+        _, operator, value, *_ = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            return [('number', operator, value)]
+        domain = ['OR', ('number', operator, value)]
+        if operator in {'ilike', 'like'} and isinstance(value, str):
+            domain.append(('keywords', operator, value))
+        return domain
+
+    @classmethod
     def search_keywords(cls, name, clause):
         _, operator, value = clause
         return [('id', 'in', cls.keyword_query(value))]

@@ -95,6 +95,32 @@ class HelpdeskTestCase(DatabaseTestCase):
         self.assertEqual(keywords('_0'), [])
 
     @with_transaction()
+    def test_desk_search_box(self):
+        "The desk's search box finds tickets by number, words and messages"
+        pool = Pool()
+        Ticket = pool.get('autolead.ticket')
+        Message = pool.get('autolead.ticket.message')
+        party, _ = self._customer()
+        invoice = self._ticket(
+            party, subject="Wrong invoice", description="Billed twice")
+        login = self._ticket(party, subject="Login fails")
+        Message.create([{
+                    'ticket': login.id, 'body': "The reset link expired",
+                    }])
+
+        def search_box(text):
+            # what sao sends for text typed in the search box
+            return Ticket.search([('rec_name', 'ilike', f'%{text}%')])
+
+        self.assertEqual(search_box("invoice"), [invoice])
+        self.assertEqual(search_box("billed"), [invoice])
+        self.assertEqual(search_box("reset link"), [login])
+        self.assertEqual(search_box(login.number), [login])
+        self.assertEqual(
+            Ticket.search([('rec_name', 'not ilike', '%invoice%')]),
+            Ticket.search([]))
+
+    @with_transaction()
     def test_customer_search_ignores_internal_notes(self):
         "A customer's search covers only their tickets and public messages"
         pool = Pool()
