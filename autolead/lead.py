@@ -198,7 +198,10 @@ class Lead(ModelSQL, ModelView):
     medium = fields.Char(
         "Medium", loading='lazy',
         help="How the lead reached us, e.g. cpc, organic, social.")
-    campaign_name = fields.Char("Campaign", loading='lazy')
+    campaign_name = fields.Char(
+        "Captured Campaign", loading='lazy',
+        help="The campaign name the lead arrived with "
+        "(a web form's utm_campaign, an imported column), as written.")
     industry = fields.Char("Industry", loading='lazy')
     territory = fields.Char(
         "Territory", help="The region or location the lead belongs to.")
