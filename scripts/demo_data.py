@@ -211,16 +211,21 @@ def load_demo(leads=300, seed=2026):
                 'owner': rng.choice(reps).id if rng.random() < 0.9 else None,
                 })
     created = Lead.create(values)
-    _load_demo_activity(rng, created, now)
+    # Spread creation dates over the past year, more of them recent, so that
+    # reports, targets and the scoring see a history
+    dates = random.Random(seed + 1)
+    created_at = {
+        lead.id: now - datetime.timedelta(
+            days=int(365 * dates.random() ** 2),
+            minutes=dates.randrange(1440))
+        for lead in created}
+    _load_demo_activity(rng, created, created_at, now)
     _load_demo_rules(reps)
-    # Spread creation dates over the last 90 days for realistic lists
     table = Lead.__table__()
     cursor = Transaction().connection.cursor()
     for lead in created:
         cursor.execute(*table.update(
-                [table.create_date],
-                [now - datetime.timedelta(
-                        days=rng.randrange(90), minutes=rng.randrange(1440))],
+                [table.create_date], [created_at[lead.id]],
                 where=table.id == lead.id))
     _load_repeat_contacts(Lead, created, rng)
     load_helpdesk_demo(rng, staff)
@@ -259,14 +264,21 @@ def _load_demo_stages():
     return stages
 
 
-def _load_demo_activity(rng, leads, now):
-    "Notes and interactions on some leads"
+def _load_demo_activity(rng, leads, created_at, now):
+    "Notes and interactions on some leads, in their first month"
     from trytond.pool import Pool
 
     pool = Pool()
     Note = pool.get('autolead.lead.note')
     Interaction = pool.get('autolead.lead.interaction')
     notes, interactions = [], []
+
+    def during(lead, days, minutes):
+        "A moment of the lead's first month, before now"
+        moment = created_at[lead.id] + datetime.timedelta(
+            days=days, minutes=minutes)
+        return min(moment, now - datetime.timedelta(minutes=minutes))
+
     for lead in leads:
         if lead.stage.name in {"New", "Not Attempted"}:
             continue
@@ -274,16 +286,16 @@ def _load_demo_activity(rng, leads, now):
             notes.append({
                     'lead': lead.id,
                     'author': lead.owner.id if lead.owner else None,
-                    'date': now - datetime.timedelta(
-                        days=rng.randrange(30), minutes=rng.randrange(600)),
+                    'date': during(
+                        lead, rng.randrange(30), rng.randrange(600)),
                     'text': rng.choice(NOTES),
                     })
         for _ in range(rng.randrange(1, 3)):
             interactions.append({
                     'lead': lead.id,
                     'user': lead.owner.id if lead.owner else None,
-                    'date': now - datetime.timedelta(
-                        days=rng.randrange(30), minutes=rng.randrange(600)),
+                    'date': during(
+                        lead, rng.randrange(30), rng.randrange(600)),
                     'type': rng.choice(['call', 'call', 'email', 'meeting']),
                     'direction': rng.choice(['outbound', 'inbound']),
                     'outcome': rng.choice(
@@ -749,16 +761,25 @@ def _load_reporting_demo(rng, reps, leads):
     table = Lead.__table__()
     cursor = Transaction().connection.cursor()
     now = datetime.datetime.now()
+    # the creation dates were set in SQL: read them there, not from the
+    # records' cache
+    cursor.execute(*table.select(table.id, table.create_date))
+    created_at = dict(cursor)
     for lead in Lead.browse([l.id for l in leads]):
         if lead.stage_kind == 'open':
             continue
+        create_date = created_at[lead.id]
+        if isinstance(create_date, str):
+            create_date = datetime.datetime.fromisoformat(create_date)
         closed_at = min(
-            lead.create_date + datetime.timedelta(
+            create_date + datetime.timedelta(
                 days=rng.randrange(1, 30), hours=rng.randrange(8, 19)),
             now)
         cursor.execute(*table.update(
                 [table.closed_at], [closed_at],
                 where=(table.id == lead.id) & (table.closed_at != Null)))
+    # the dates above were changed in SQL, under the rollups' feet
+    pool.get('autolead.rollup.lead.owner_day').rebuild_all()
     today = datetime.date.today()
     first = today.replace(day=1)
     last = (first + datetime.timedelta(days=32)).replace(day=1) - (

@@ -424,5 +424,32 @@ class LeadTestCase(DatabaseTestCase):
             Lead.search_count([('duplicate_of', '!=', None)]), 12)
         self.assertTrue(Lead.search([('stage.name', '=', "Not Attempted")]))
         self.assertTrue(Lead.search([('follow_up_count', '>', 0)]))
+
+        # a history, not every lead on the day the demo was loaded
+        leads = Lead.search([])
+        months = {l.create_date.strftime('%Y-%m') for l in leads}
+        self.assertGreaterEqual(len(months), 6)
+        closed = [l for l in leads if l.closed_at]
+        self.assertTrue(closed)
+        self.assertTrue(all(l.closed_at >= l.create_date for l in closed))
+        self.assertGreater(
+            len({l.closed_at.date() for l in closed}), len(closed) // 3)
+        # the notes and interactions fall in the lead's life, not after now
+        now = datetime.datetime.now()
+        for lead in leads:
+            for activity in lead.notes + lead.interactions:
+                self.assertGreaterEqual(activity.date, lead.create_date)
+                self.assertLessEqual(activity.date, now)
+        # the report rollups count the leads on their (past) days
+        OwnerDay = pool.get('autolead.rollup.lead.owner_day')
+        per_day = {}
+        for row in OwnerDay.search([]):
+            per_day[row.date] = per_day.get(row.date, 0) + row.leads
+        by_lead = {}
+        for lead in leads:
+            day = lead.create_date.date()
+            by_lead[day] = by_lead.get(day, 0) + 1
+        self.assertEqual(
+            {d: n for d, n in per_day.items() if n}, by_lead)
         with Transaction().set_user(0):
             self.assertFalse(demo.load_demo(leads=60))
