@@ -678,7 +678,10 @@ class Lead(ModelSQL, ModelView):
         if self.email:
             mechanisms.append({'type': 'email', 'value': self.email})
         if self.phone:
-            mechanisms.append({'type': 'phone', 'value': self.phone})
+            # the number as the lead understood it (international form):
+            # a local number the lead accepted is not refused by the party
+            mechanisms.append({
+                    'type': 'phone', 'value': self.phone_key or self.phone})
         with without_check_access():
             party, = Party.create([{
                         'name': self.name,

@@ -369,6 +369,22 @@ class LeadTestCase(DatabaseTestCase):
             lead.convert_to_customer()
 
     @with_transaction()
+    def test_convert_local_phone(self):
+        "A local phone number the lead accepted converts with the customer"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        lead, = Lead.create([{
+                    'name': "Ravi Kumar", 'phone': "098450 12345",
+                    'stage': stage('stage_won').id,
+                    }])
+
+        party = lead.convert_to_customer()
+
+        phone, = party.contact_mechanisms
+        self.assertEqual(phone.type, 'phone')
+        self.assertEqual(phone.value_compact, '+919845012345')
+
+    @with_transaction()
     def test_rep_reads_activity_of_own_leads(self):
         "Notes, interactions and timeline follow the lead's owner"
         pool = Pool()
