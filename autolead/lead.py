@@ -253,7 +253,11 @@ class Lead(ModelSQL, ModelView):
     interactions = fields.One2Many(
         'autolead.lead.interaction', 'lead', "Interactions")
     history = fields.One2Many(
-        'autolead.lead.history', 'lead', "Timeline", readonly=True)
+        'autolead.lead.history', 'lead', "Changes", readonly=True)
+    timeline = fields.One2Many(
+        'autolead.lead.timeline', 'lead', "Timeline", readonly=True,
+        help="Everything that happened to the lead, newest first: "
+        "changes, notes, calls, emails, meetings, appointments and tasks.")
     email_key = fields.Char(
         "Email Key", readonly=True, strip=False, loading='lazy')
     phone_key = fields.Char(

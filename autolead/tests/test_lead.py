@@ -423,6 +423,73 @@ class LeadTestCase(DatabaseTestCase):
                     Model.search([])
 
     @with_transaction()
+    def test_timeline(self):
+        "One timeline shows changes, notes, contacts, calls, meetings, tasks"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Note = pool.get('autolead.lead.note')
+        Interaction = pool.get('autolead.lead.interaction')
+        Call = pool.get('autolead.call')
+        Appointment = pool.get('autolead.appointment')
+        Task = pool.get('autolead.task')
+        Timeline = pool.get('autolead.lead.timeline')
+        ravi = make_user('ravi', 'group_sales_rep')
+        meera = make_user('meera', 'group_sales_rep')
+        agent = make_user('agent', 'group_support')
+        lead, other = Lead.create([
+                {'name': "Asha", 'owner': ravi.id},
+                {'name': "Bina", 'owner': meera.id},
+                ])
+        now = datetime.datetime.now()
+        Lead.write([lead], {'stage': stage('stage_contacted').id})
+        Note.create([{
+                    'lead': lead.id, 'author': ravi.id,
+                    'text': "Wants a quote\nfor 20 seats"}])
+        Interaction.create([{
+                    'lead': lead.id, 'user': ravi.id, 'type': 'email',
+                    'direction': 'outbound', 'summary': "Sent the brochure"}])
+        Call.create([{
+                    'subject': "First call", 'lead': lead.id,
+                    'caller': ravi.id, 'direction': 'outgoing'}])
+        Appointment.create([{
+                    'name': "Demo at their office", 'kind': 'demo',
+                    'organizer': ravi.id, 'lead': lead.id,
+                    'start': now + datetime.timedelta(days=2),
+                    'duration': datetime.timedelta(hours=1)}])
+        Task.create([{
+                    'name': "Prepare the quote", 'lead': lead.id,
+                    'assignee': ravi.id}])
+        Note.create([{'lead': other.id, 'text': "Not Ravi's"}])
+        others = [t.id for t in Lead(other.id).timeline]
+        self.assertGreaterEqual(len(others), 2)
+
+        with Transaction().set_user(ravi.id), check_access():
+            lead = Lead(lead.id)
+            lines = {l.kind: l for l in lead.timeline}
+            self.assertEqual(
+                set(lines),
+                {'change', 'note', 'interaction', 'call', 'appointment',
+                    'task'})
+            self.assertEqual(lead.timeline[0].kind, 'appointment')
+            descriptions = [l.description for l in lead.timeline]
+            self.assertIn("Wants a quote", descriptions)
+            self.assertIn("Lead created", descriptions)
+            self.assertIn("Stage: New → Contacted", descriptions)
+            self.assertIn(
+                "Email (outbound) — Sent the brochure", descriptions)
+            self.assertTrue(any(
+                    d.startswith("Prepare the quote") for d in descriptions))
+            self.assertEqual(lines['note'].user, ravi)
+            self.assertEqual(
+                {l.lead.id for l in Timeline.search([])}, {lead.id})
+            with self.assertRaises(AccessError):
+                Timeline.read(others, ['kind'])
+
+        with Transaction().set_user(agent.id), check_access():
+            with self.assertRaises(AccessError):
+                Timeline.search([])
+
+    @with_transaction()
     def test_demo_data(self):
         "The demo data loads with stages, rules and activity"
         pool = Pool()
