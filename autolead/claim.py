@@ -3,6 +3,7 @@ from functools import wraps
 
 from sql import Null
 
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.pool import Pool
@@ -68,3 +69,26 @@ def _record_name(Model, id_):
     # read without the record rules: the loser may no longer see the record
     with without_check_access():
         return Model(id_).rec_name
+
+
+def lock(Model, records):
+    """Lock the rows of records until the end of the transaction
+
+    Model.lock is enough on PostgreSQL; on SQLite it does nothing, and
+    SQLite reads outside of any transaction until the first write, so a
+    write on the rows takes the database write lock before they are read
+    again."""
+    ids = [r.id for r in records if r.id is not None and r.id >= 0]
+    if not ids:
+        return
+    if backend.name == 'sqlite':
+        transaction = Transaction()
+        table = Model.__table__()
+        cursor = transaction.connection.cursor()
+        for sub_ids in grouped_slice(ids, 1000):
+            cursor.execute(*table.update(
+                    [table.id], [table.id],
+                    where=reduce_ids(table.id, sub_ids)))
+        transaction.counter += 1
+    else:
+        Model.lock(records)

@@ -19,6 +19,7 @@ from trytond.tools import (
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .claim import lock
 from .normalize import (
     InvalidEmail, InvalidPhone, normalize_company, normalize_email,
     normalize_phone)
@@ -663,10 +664,13 @@ class Lead(ModelSQL, ModelView):
         "Create the customer of a won lead and link it"
         pool = Pool()
         Party = pool.get('party.party')
-        if self.party:
+        # two users converting the same lead at once make one customer
+        lock(self.__class__, [self])
+        party = self.__class__(self.id).party
+        if party:
             raise UserError(gettext(
                     'autolead.msg_lead_already_converted',
-                    lead=self.rec_name, party=self.party.rec_name))
+                    lead=self.rec_name, party=party.rec_name))
         if self.stage.kind != 'won':
             raise UserError(gettext(
                     'autolead.msg_lead_convert_not_won',
