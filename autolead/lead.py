@@ -20,6 +20,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .claim import lock
+from .deletion import TraceDeletionMixin
 from .normalize import (
     InvalidEmail, InvalidPhone, normalize_company, normalize_email,
     normalize_phone)
@@ -187,7 +188,7 @@ class LeadTag(ModelSQL):
         cls._sql_indexes.add(Index(t, (t.lead, Index.Range())))
 
 
-class Lead(ModelSQL, ModelView):
+class Lead(DeactivableMixin, TraceDeletionMixin, ModelSQL, ModelView):
     __name__ = 'autolead.lead'
 
     name = fields.Char("Name", required=True)
@@ -300,6 +301,11 @@ class Lead(ModelSQL, ModelView):
                 'change_stage': {
                     'invisible': Eval('stage_kind') != 'open',
                     'depends': ['stage_kind'],
+                    },
+                'archive': {
+                    'invisible': ~Eval('active', True),
+                    'icon': 'tryton-archive',
+                    'depends': ['active'],
                     },
                 'assign': {
                     'invisible': Eval('stage_kind') != 'open',
@@ -659,6 +665,13 @@ class Lead(ModelSQL, ModelView):
     @ModelView.button_action('autolead.wizard_lead_convert')
     def convert(cls, leads):
         pass
+
+    @classmethod
+    @ModelView.button
+    def archive(cls, leads):
+        """Hide the leads from the lists, with their notes and calls kept;
+        ticking Active again restores them"""
+        cls.write(leads, {'active': False})
 
     def convert_to_customer(self, customer_status='new'):
         "Create the customer of a won lead and link it"

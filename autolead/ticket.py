@@ -18,6 +18,7 @@ from trytond.transaction import Transaction
 
 from . import mail
 from .claim import claim
+from .deletion import TraceDeletionMixin
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,8 @@ class TicketSLA(ModelSQL, ModelView):
         return start + sla.response_time, start + sla.resolution_time
 
 
-class Ticket(Workflow, ModelSQL, ModelView):
+class Ticket(
+        DeactivableMixin, TraceDeletionMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'autolead.ticket'
     _rec_name = 'number'
 
@@ -228,6 +230,11 @@ class Ticket(Workflow, ModelSQL, ModelView):
                     'invisible': Eval('state') != 'resolved',
                     'icon': 'tryton-refresh',
                     'depends': ['state'],
+                    },
+                'archive': {
+                    'invisible': ~Eval('active', True),
+                    'icon': 'tryton-archive',
+                    'depends': ['active'],
                     },
                 })
 
@@ -565,6 +572,13 @@ class Ticket(Workflow, ModelSQL, ModelView):
     @Workflow.transition('reopened')
     def reopen(cls, tickets):
         cls.write(tickets, {'resolved_at': None})
+
+    @classmethod
+    @ModelView.button
+    def archive(cls, tickets):
+        """Hide the tickets from the lists, with their conversation kept;
+        ticking Active again restores them"""
+        cls.write(tickets, {'active': False})
 
     @classmethod
     def reopen_by_customer(cls, tickets, party):
