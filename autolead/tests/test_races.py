@@ -11,6 +11,12 @@ import urllib.error
 import urllib.request
 from collections import Counter
 
+from trytond.model.exceptions import SQLConstraintError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
+
+from .database import DatabaseTestCase
 from .live_server import LiveServer
 
 ROUNDS = 6
@@ -250,3 +256,55 @@ class RacesTestCase(unittest.TestCase):
         self.assertLessEqual(
             max(owners.values()) - min(owners.values()), 1, owners)
         self.assertGreaterEqual(min(owners.values()), per_member - 1)
+
+
+class TicketNumberTestCase(DatabaseTestCase):
+    "The unique ticket number and the migration of shared numbers"
+
+    def _tickets(self, count):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Ticket = pool.get('autolead.ticket')
+        party, = Party.create([{'name': "Priya Verma"}])
+        return Ticket.create([{'customer': party.id, 'subject': "Help"}
+                for _ in range(count)])
+
+    @with_transaction()
+    def test_number_unique(self):
+        "A ticket cannot take the number of another"
+        Ticket = Pool().get('autolead.ticket')
+        first, second = self._tickets(2)
+
+        with self.assertRaisesRegex(
+                SQLConstraintError, 'already has this number'):
+            Ticket.write([second], {'number': first.number})
+
+    @with_transaction()
+    def test_shared_numbers_renumbered(self):
+        "Updating a database renumbers shared numbers past the highest"
+        pool = Pool()
+        Ticket = pool.get('autolead.ticket')
+        Configuration = pool.get('autolead.configuration')
+        cursor = Transaction().connection.cursor()
+        table = Ticket.__table__()
+        Ticket.__table_handler__().drop_constraint('number_unique')
+        tickets = self._tickets(4)
+        # as the unlocked sequence gave them on SQLite
+        for ticket, number in zip(tickets, [
+                    'TCK0007', 'TCK0007', 'TCK0009', 'TCK0009']):
+            cursor.execute(*table.update([table.number], [number],
+                    where=table.id == ticket.id))
+        sequence = Configuration(1).ticket_sequence
+        sequence.number_next = 3
+        sequence.save()
+
+        Ticket._renumber_duplicates()
+        Ticket._sequence_after_numbers()
+
+        cursor.execute(*table.select(table.id, table.number,
+                where=table.id.in_([t.id for t in tickets]),
+                order_by=[table.id]))
+        self.assertEqual([n for _, n in cursor], [
+                'TCK0007', 'TCK0010', 'TCK0009', 'TCK0011'])
+        new, = self._tickets(1)
+        self.assertEqual(new.number, 'TCK0012')
