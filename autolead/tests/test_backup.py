@@ -61,6 +61,7 @@ class BackupTestCase(unittest.TestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def test_backup_change_restore(self):
+        "Restoring brings back the data and attachment of the backup time"
         server = self.server
         admin = Desk(server, 'admin', 'admin-demo')
         lead_id, = admin('model.autolead.lead.search', [], 0, 1, None)
