@@ -56,9 +56,9 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         super().__register__(module)
         cursor = Transaction().connection.cursor()
         table = cls.__table__()
-        cursor.execute(*table.select(table.id))
-        for rule in cls.browse([id_ for id_, in cursor]):
-            rule._create_turn_sequence()
+        cursor.execute(*table.select(table.id, table.turns))
+        for id_, turns in cursor.fetchall():
+            cls._create_turn_sequence(id_, turns)
 
     @classmethod
     def default_method(cls):
@@ -79,17 +79,21 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
 
     @property
     def _turn_sequence_name(self):
-        return f'{self._table}_{self.id}_turn'
+        return self._turn_sequence_name_of(self.id)
 
-    def _create_turn_sequence(self):
+    @classmethod
+    def _turn_sequence_name_of(cls, id_):
+        return f'{cls._table}_{id_}_turn'
+
+    @classmethod
+    def _create_turn_sequence(cls, id_, turns):
         transaction = Transaction()
         database = transaction.database
+        name = cls._turn_sequence_name_of(id_)
         if (database.has_sequence()
-                and not database.sequence_exist(
-                    transaction.connection, self._turn_sequence_name)):
+                and not database.sequence_exist(transaction.connection, name)):
             database.sequence_create(
-                transaction.connection, self._turn_sequence_name, 1,
-                (self.turns or 0) + 1)
+                transaction.connection, name, 1, (turns or 0) + 1)
 
     def _given_turns(self):
         transaction = Transaction()
@@ -110,7 +114,7 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         transaction = Transaction()
         database = transaction.database
         if database.has_sequence():
-            self._create_turn_sequence()
+            self._create_turn_sequence(self.id, self.turns)
             return [v - 1 for v in database.sequence_nextvals(
                     transaction.connection, self._turn_sequence_name, n)]
         table = self.__table__()
@@ -126,7 +130,7 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def create(cls, vlist):
         rules = super().create(vlist)
         for rule in rules:
-            rule._create_turn_sequence()
+            cls._create_turn_sequence(rule.id, rule.turns)
         return rules
 
     @classmethod
