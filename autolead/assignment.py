@@ -39,16 +39,110 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
             'required': Eval('method') == 'round_robin',
             },
         help="The users who receive the leads in turn.")
-    last_user = fields.Many2One(
-        'res.user', "Last Assigned", readonly=True, ondelete='SET NULL',
-        states={
-            'invisible': Eval('method') != 'round_robin',
-            },
-        help="The member of the team who received the latest lead.")
+    last_user = fields.Function(fields.Many2One(
+            'res.user', "Last Assigned",
+            states={
+                'invisible': Eval('method') != 'round_robin',
+                },
+            help="The member of the team who received the latest lead."),
+        'get_last_user')
+    turns = fields.Integer(
+        "Turns", readonly=True,
+        help="How many leads the rule has given in turn "
+        "(kept in a database sequence on PostgreSQL).")
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.select(table.id, table.turns))
+        for id_, turns in cursor.fetchall():
+            cls._create_turn_sequence(id_, turns)
 
     @classmethod
     def default_method(cls):
         return 'round_robin'
+
+    @classmethod
+    def default_turns(cls):
+        return 0
+
+    def get_last_user(self, name):
+        if self.method != 'round_robin' or not self.team:
+            return None
+        turns = self._given_turns()
+        if not turns:
+            return None
+        team = sorted(self.team, key=lambda u: u.id)
+        return team[(turns - 1) % len(team)].id
+
+    @property
+    def _turn_sequence_name(self):
+        return self._turn_sequence_name_of(self.id)
+
+    @classmethod
+    def _turn_sequence_name_of(cls, id_):
+        return f'{cls._table}_{id_}_turn'
+
+    @classmethod
+    def _create_turn_sequence(cls, id_, turns):
+        transaction = Transaction()
+        database = transaction.database
+        name = cls._turn_sequence_name_of(id_)
+        if (database.has_sequence()
+                and not database.sequence_exist(transaction.connection, name)):
+            database.sequence_create(
+                transaction.connection, name, 1, (turns or 0) + 1)
+
+    def _given_turns(self):
+        transaction = Transaction()
+        database = transaction.database
+        if database.has_sequence() and database.sequence_exist(
+                transaction.connection, self._turn_sequence_name):
+            return database.sequence_next_number(
+                transaction.connection, self._turn_sequence_name) - 1
+        return self.turns or 0
+
+    def _take_turns(self, n):
+        """Return the numbers of the next n turns of the rule
+
+        The leads of concurrent creators must not wait on one another nor
+        fail for updating the same rule: PostgreSQL gives the turns from a
+        sequence, outside of the transactions; SQLite adds them to the rule
+        first, which takes the database write lock, then reads the total."""
+        transaction = Transaction()
+        database = transaction.database
+        if database.has_sequence():
+            self._create_turn_sequence(self.id, self.turns)
+            return [v - 1 for v in database.sequence_nextvals(
+                    transaction.connection, self._turn_sequence_name, n)]
+        table = self.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.update(
+                [table.turns], [Coalesce(table.turns, 0) + n],
+                where=table.id == self.id))
+        cursor.execute(*table.select(table.turns, where=table.id == self.id))
+        end, = cursor.fetchone()
+        return list(range(end - n, end))
+
+    @classmethod
+    def create(cls, vlist):
+        rules = super().create(vlist)
+        for rule in rules:
+            cls._create_turn_sequence(rule.id, rule.turns)
+        return rules
+
+    @classmethod
+    def delete(cls, rules):
+        transaction = Transaction()
+        database = transaction.database
+        names = [r._turn_sequence_name for r in rules]
+        super().delete(rules)
+        if database.has_sequence():
+            for name in names:
+                if database.sequence_exist(transaction.connection, name):
+                    database.sequence_delete(transaction.connection, name)
 
     def match(self, lead):
         if self.source and lead.source != self.source:
@@ -59,16 +153,12 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
             return False
         return True
 
-    def next_user(self):
+    def next_users(self, n):
+        "Return the users who receive the next n leads"
         if self.method == 'fixed':
-            return self.user
+            return [self.user] * n
         team = sorted(self.team, key=lambda u: u.id)
-        if self.last_user in team:
-            index = team.index(self.last_user) + 1
-        else:
-            index = 0
-        self.last_user = team[index % len(team)]
-        return self.last_user
+        return [team[t % len(team)] for t in self._take_turns(n)]
 
     @classmethod
     def assign(cls, leads):
@@ -82,13 +172,16 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
             rules = cls.search([])
             if not rules:
                 return
-            owners = {}
+            rule_leads = {}
             for lead in leads:
                 for rule in rules:
                     if rule.match(lead):
-                        owners.setdefault(rule.next_user(), []).append(lead)
+                        rule_leads.setdefault(rule, []).append(lead)
                         break
-            cls.save([r for r in rules if r.method == 'round_robin'])
+            owners = {}
+            for rule, leads_ in rule_leads.items():
+                for user, lead in zip(rule.next_users(len(leads_)), leads_):
+                    owners.setdefault(user, []).append(lead)
             to_write = []
             for user, user_leads in owners.items():
                 to_write.extend([user_leads, {'owner': user.id}])

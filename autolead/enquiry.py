@@ -14,6 +14,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import mail
+from .claim import claim
 
 CHANNELS = [
     ('website', "Website"),
@@ -200,6 +201,7 @@ class Enquiry(Workflow, ModelSQL, ModelView):
         return super().copy(enquiries, default=default)
 
     @classmethod
+    @claim('open', 'autolead.msg_enquiry_already_accepted')
     @ModelView.button
     @Workflow.transition('accepted')
     def accept(cls, enquiries):

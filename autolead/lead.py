@@ -19,6 +19,8 @@ from trytond.tools import (
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .claim import lock
+from .deletion import TraceDeletionMixin
 from .normalize import (
     InvalidEmail, InvalidPhone, normalize_company, normalize_email,
     normalize_phone)
@@ -186,7 +188,7 @@ class LeadTag(ModelSQL):
         cls._sql_indexes.add(Index(t, (t.lead, Index.Range())))
 
 
-class Lead(ModelSQL, ModelView):
+class Lead(DeactivableMixin, TraceDeletionMixin, ModelSQL, ModelView):
     __name__ = 'autolead.lead'
 
     name = fields.Char("Name", required=True)
@@ -306,6 +308,11 @@ class Lead(ModelSQL, ModelView):
                 'change_stage': {
                     'invisible': Eval('stage_kind') != 'open',
                     'depends': ['stage_kind'],
+                    },
+                'archive': {
+                    'invisible': ~Eval('active', True),
+                    'icon': 'tryton-archive',
+                    'depends': ['active'],
                     },
                 'assign': {
                     'invisible': Eval('stage_kind') != 'open',
@@ -666,14 +673,24 @@ class Lead(ModelSQL, ModelView):
     def convert(cls, leads):
         pass
 
+    @classmethod
+    @ModelView.button
+    def archive(cls, leads):
+        """Hide the leads from the lists, with their notes and calls kept;
+        ticking Active again restores them"""
+        cls.write(leads, {'active': False})
+
     def convert_to_customer(self, customer_status='new'):
         "Create the customer of a won lead and link it"
         pool = Pool()
         Party = pool.get('party.party')
-        if self.party:
+        # two users converting the same lead at once make one customer
+        lock(self.__class__, [self])
+        party = self.__class__(self.id).party
+        if party:
             raise UserError(gettext(
                     'autolead.msg_lead_already_converted',
-                    lead=self.rec_name, party=self.party.rec_name))
+                    lead=self.rec_name, party=party.rec_name))
         if self.stage.kind != 'won':
             raise UserError(gettext(
                     'autolead.msg_lead_convert_not_won',

@@ -1,9 +1,12 @@
 import datetime
+import logging
 
-from sql import Literal, Null
+from sql import Literal, Null, Table
+from sql.aggregate import Count
 from sql.conditionals import Coalesce
 from sql.operators import Concat, ILike
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
@@ -14,6 +17,10 @@ from trytond.tools import escape_wildcard, unescape_wildcard
 from trytond.transaction import Transaction
 
 from . import mail
+from .claim import claim
+from .deletion import TraceDeletionMixin
+
+logger = logging.getLogger(__name__)
 
 PRIORITIES = [
     ('low', "Low"),
@@ -91,7 +98,8 @@ class TicketSLA(ModelSQL, ModelView):
         return start + sla.response_time, start + sla.resolution_time
 
 
-class Ticket(Workflow, ModelSQL, ModelView):
+class Ticket(
+        DeactivableMixin, TraceDeletionMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'autolead.ticket'
     _rec_name = 'number'
 
@@ -180,6 +188,10 @@ class Ticket(Workflow, ModelSQL, ModelView):
                     where=t.state.in_(OPEN_STATES)),
                 Index(t, (t.resolution_due, Index.Range())),
                 })
+        cls._sql_constraints += [
+            ('number_unique', Unique(t, t.number),
+                'autolead.msg_ticket_number_unique'),
+            ]
         cls._order = [
             ('create_date', 'DESC'),
             ('id', 'DESC'),
@@ -219,7 +231,131 @@ class Ticket(Workflow, ModelSQL, ModelView):
                     'icon': 'tryton-refresh',
                     'depends': ['state'],
                     },
+                'archive': {
+                    'invisible': ~Eval('active', True),
+                    'icon': 'tryton-archive',
+                    'depends': ['active'],
+                    },
                 })
+
+    @classmethod
+    def __register__(cls, module):
+        exists = backend.TableHandler.table_exist(cls._table)
+        if exists:
+            cls._renumber_duplicates()
+        super().__register__(module)
+        if exists:
+            cls._sequence_after_numbers()
+
+    @classmethod
+    def _ticket_sequence(cls):
+        "Return the id, prefix and padding of the sequence numbering tickets"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Sequence = pool.get('ir.sequence')
+        cursor = Transaction().connection.cursor()
+        sequence_id = None
+        if backend.TableHandler.table_exist('autolead_configuration'):
+            configuration = Table('autolead_configuration')
+            cursor.execute(*configuration.select(
+                    configuration.ticket_sequence, limit=1))
+            row = cursor.fetchone()
+            sequence_id = row[0] if row else None
+        if sequence_id is None:
+            data = ModelData.__table__()
+            cursor.execute(*data.select(data.db_id,
+                    where=(data.module == 'autolead')
+                    & (data.fs_id == 'sequence_ticket')))
+            row = cursor.fetchone()
+            sequence_id = row[0] if row else None
+        if sequence_id is None:
+            return None
+        sequence = Sequence.__table__()
+        cursor.execute(*sequence.select(
+                sequence.prefix, sequence.suffix, sequence.padding,
+                where=(sequence.id == sequence_id)
+                & (sequence.type == 'incremental')))
+        row = cursor.fetchone()
+        if not row or (row[0] and '$' in row[0]) or row[1]:
+            return None
+        prefix, _, padding = row
+        return sequence_id, prefix or '', padding or 0
+
+    @classmethod
+    def _max_number(cls, prefix):
+        "Return the highest number of the tickets numbered with prefix"
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.select(table.number,
+                where=table.number != Null))
+        numbers = [n[len(prefix):] for n, in cursor if n.startswith(prefix)]
+        return max((int(n) for n in numbers if n.isdigit()), default=0)
+
+    @classmethod
+    def _renumber_duplicates(cls):
+        "Give a new number to the later tickets sharing one with an earlier"
+        # ticket numbers given before they came from a locked sequence could
+        # be shared; the unique constraint needs them distinct
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        sequence = cls._ticket_sequence()
+        if not sequence:
+            return
+        _, prefix, padding = sequence
+        duplicates = table.select(table.number,
+            where=table.number != Null,
+            group_by=[table.number], having=Count(table.id) > 1)
+        cursor.execute(*table.select(table.id, table.number,
+                where=table.number.in_(duplicates),
+                order_by=[table.number, table.id]))
+        seen, to_renumber = set(), []
+        for id_, number in cursor:
+            if number in seen:
+                to_renumber.append(id_)
+            seen.add(number)
+        if not to_renumber:
+            return
+        next_number = cls._max_number(prefix) + 1
+        for id_ in to_renumber:
+            cursor.execute(*table.update([table.number],
+                    [f'{prefix}{next_number:0>{padding}d}'],
+                    where=table.id == id_))
+            next_number += 1
+        logger.warning(
+            "%s tickets sharing their number were renumbered",
+            len(to_renumber))
+
+    @classmethod
+    def _sequence_after_numbers(cls):
+        "Move the ticket sequence past the highest number already given"
+        pool = Pool()
+        Sequence = pool.get('ir.sequence')
+        transaction = Transaction()
+        database = transaction.database
+        sequence_info = cls._ticket_sequence()
+        if not sequence_info:
+            return
+        sequence_id, prefix, _ = sequence_info
+        after = cls._max_number(prefix) + 1
+        sequence = Sequence.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*sequence.select(
+                sequence.number_next_internal, sequence.number_increment,
+                where=sequence.id == sequence_id))
+        number_next, increment = cursor.fetchone()
+        name = f'{Sequence._table}_{sequence_id}'
+        if (database.has_sequence()
+                and database.sequence_exist(transaction.connection, name)):
+            number_next = database.sequence_next_number(
+                transaction.connection, name)
+            if number_next < after:
+                database.sequence_update(
+                    transaction.connection, name, increment or 1, after)
+        elif (number_next or 0) < after:
+            cursor.execute(*sequence.update(
+                    [sequence.number_next_internal], [after],
+                    where=sequence.id == sequence_id))
 
     @classmethod
     def default_state(cls):
@@ -408,6 +544,7 @@ class Ticket(Workflow, ModelSQL, ModelView):
         return super().copy(tickets, default=default)
 
     @classmethod
+    @claim('new', 'autolead.msg_ticket_already_accepted')
     @ModelView.button
     @Workflow.transition('accepted')
     def accept(cls, tickets):
@@ -446,6 +583,13 @@ class Ticket(Workflow, ModelSQL, ModelView):
     @Workflow.transition('reopened')
     def reopen(cls, tickets):
         cls.write(tickets, {'resolved_at': None})
+
+    @classmethod
+    @ModelView.button
+    def archive(cls, tickets):
+        """Hide the tickets from the lists, with their conversation kept;
+        ticking Active again restores them"""
+        cls.write(tickets, {'active': False})
 
     @classmethod
     def reopen_by_customer(cls, tickets, party):
