@@ -148,6 +148,13 @@ class OutboxTestCase(DataRouteTestCase):
                     'subject': "Printer jammed"}])
         with Transaction().set_user(agent.id):
             Ticket.accept([ticket])
+        Enquiry = pool.get('autolead.enquiry')
+        enquiry, = Enquiry.create([{
+                    'name': "Sam Thomas", 'email': 'sam@orbit.example',
+                    'subject': "Do you ship to Pune?", 'source': 'email'}])
+        with Transaction().set_user(agent.id):
+            Enquiry.accept([enquiry])
+        cls.enquiry_id = enquiry.id
         cls.agent_id = agent.id
         cls.ticket_id = ticket.id
         cls.ticket_number = ticket.number
@@ -358,3 +365,29 @@ class OutboxTestCase(DataRouteTestCase):
             reset['email']['resource'], f'web.user,{self.web_user_id}')
         bodies = '\n'.join(m['body'] for m in self.smtp.messages)
         self.assertIn(f'token={validation_token}', bodies)
+
+    def test_enquiry_reply(self):
+        "An enquiry reply goes through the outbox, threaded and recorded"
+        self.smtp.start()
+
+        def reply():
+            Enquiry = Pool().get('autolead.enquiry')
+            enquiry = Enquiry(self.enquiry_id)
+            message = enquiry.send_reply(
+                "Re: Do you ship to Pune? [ENQ%s]" % enquiry.id,
+                "Yes, in 3 days.")
+            return f'enquiry-message-{message.id}'
+        key = in_transaction(reply, user=self.agent_id)
+        self.assertEqual(self.smtp.messages, [])
+        run_queue()
+        run_queue()
+
+        sent, = self.smtp.messages
+        self.assertEqual(sent['to'], ['sam@orbit.example'])
+        self.assertEqual(sent['headers']['In-Reply-To'],
+            f'<autolead.enquiry.{self.enquiry_id}@autolead.example>')
+        message = outbox(key)
+        self.assertEqual(message['state'], 'sent')
+        self.assertEqual(
+            message['email']['resource'],
+            f'autolead.enquiry,{self.enquiry_id}')
