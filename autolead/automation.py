@@ -294,7 +294,7 @@ class Message(ModelSQL, ModelView):
             transaction.commit()
             message = cls(message_id)
             try:
-                email = message._deliver()
+                sent = message._deliver()
             except Exception as exception:
                 logger.warning(
                     "could not send %s to %s: %s", message.key, message.to,
@@ -305,7 +305,12 @@ class Message(ModelSQL, ModelView):
                 message.error = None
                 message.next_attempt = None
                 message.sent_at = datetime.datetime.now()
-                message.email = email
+                try:
+                    message._keep(sent)
+                except Exception:
+                    # it is sent: failing to record it must not resend it
+                    logger.error(
+                        "could not record %s", message.key, exc_info=True)
             message.save()
             transaction.commit()
 
@@ -344,13 +349,19 @@ class Message(ModelSQL, ModelView):
             self.next_attempt = now + retry_delay(attempts)
 
     def _deliver(self):
-        """Send the message through its channel and return the record of
-        what was sent (an ir.email for emails), if any"""
+        """Send the message through its channel and return what was sent;
+        raise when it could not be sent.
+
+        A channel is a pair of methods: _deliver_<channel> sends,
+        _keep_<channel> (optional) records what was sent."""
         return getattr(self, f'_deliver_{self.channel}')()
 
+    def _keep(self, sent):
+        keep = getattr(self, f'_keep_{self.channel}', None)
+        if keep:
+            keep(sent)
+
     def _deliver_email(self):
-        pool = Pool()
-        Email = pool.get('ir.email')
         msg = self._email_message()
         server = get_smtp_server(_smtp_uri(), strict=True)
         try:
@@ -360,13 +371,17 @@ class Message(ModelSQL, ModelView):
                 server.quit()
             except Exception:
                 server.close()
+        return msg
+
+    def _keep_email(self, msg):
+        "Keep the sent email in ir.email, on the record it is about"
+        Email = Pool().get('ir.email')
         resource = self.origin if self.origin and self.origin.id >= 0 \
             else self
         with without_check_access():
-            email = Email.from_message(
+            self.email = Email.from_message(
                 msg, body=self.body, resource=resource)
-            email.save()
-        return email
+            self.email.save()
 
     def _email_message(self):
         "The email of the message, the same at every attempt"

@@ -177,6 +177,8 @@ class Email(metaclass=PoolMeta):
             text = _message_text(message)
             attachments = list(_message_attachments(message))
             headers = {k: str(v) for k, v in message.items()}
+            headers['Authentication-Results'] = ' '.join(
+                str(v) for v in message.get_all('Authentication-Results', []))
         except Refused:
             raise
         except Exception as exception:

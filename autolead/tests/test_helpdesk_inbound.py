@@ -236,7 +236,8 @@ class InboundMailTestCase(RouteTestCase):
                     'login': 'kavya', 'name': "Kavya Reddy",
                     'email': 'kavya@autolead.example',
                     'groups': [('add', [
-                                ModelData.get_id('autolead', 'group_support')])],
+                                ModelData.get_id(
+                                    'autolead', 'group_support')])],
                     }, {
                     'login': 'lead', 'name': "Support Lead",
                     'groups': [('add', [
