@@ -370,6 +370,12 @@ def _content(sender, name, subject, text, attachments, headers, raw=None):
     portal's limits are dropped, with a line saying so in the body"""
     limit = upload_limit()
     kept, dropped = [], []
+    # encoded words and decoded parts may still hold NUL, which no text
+    # column takes
+    subject, name, sender = (
+        (v or '').replace('\x00', '') for v in (subject, name, sender))
+    attachments = [
+        ((n or 'attachment').replace('\x00', ''), d) for n, d in attachments]
     for filename, data in attachments:
         if len(data) > limit or len(kept) >= MAX_FILES:
             dropped.append((filename, len(data)))

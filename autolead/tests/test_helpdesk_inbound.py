@@ -312,9 +312,12 @@ class InboundMailTestCase(RouteTestCase):
             subtype='html', cte='base64')
         both = self.reply("Plain wins")
         both.add_alternative('<p>HTML loses</p>', subtype='html')
+        # a NUL hidden in an encoded part is dropped, not stored
+        hidden_nul = self.reply()
+        hidden_nul.set_content("Thank\x00 you", cte='base64')
         before = len(self.thread())
 
-        for message in [base64, quoted, latin, html, both]:
+        for message in [base64, quoted, latin, html, both, hidden_nul]:
             raw = message.as_bytes()
             self.assertNotIn('é'.encode(), raw.split(b'\n\n', 1)[1])
             self.assertEqual(
@@ -326,6 +329,7 @@ class InboundMailTestCase(RouteTestCase):
                 "Zoë à Pune",
                 "Bonjour Zoë,\n\nvoir la doc <https://ex.example/doc>",
                 "Plain wins",
+                "Thank you",
                 ])
 
     def test_attachment_limits(self):
