@@ -256,8 +256,8 @@ class Appointment(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def send_reminders(cls, now=None):
-        """Post the reminders due at now (default: the current time) and
-        send every pending email"""
+        """Post the reminders due at now (default: the current time) to the
+        outbox"""
         pool = Pool()
         Configuration = pool.get('autolead.automation.configuration')
         Message = pool.get('autolead.automation.message')
@@ -274,8 +274,7 @@ class Appointment(Workflow, ModelSQL, ModelView):
         for appointment in appointments:
             for kind in appointment._reminders_due(now, config):
                 values.extend(appointment._reminder_messages(kind))
-        Message.post(values, queue=False)
-        Message.send_pending()
+        Message.post(values)
 
 
 class AppointmentUser(ModelSQL):

@@ -333,9 +333,8 @@ class Campaign(Workflow, ModelSQL, ModelView):
                         'body': '\n\n'.join(
                             filter(None, [body, party.marketing_footer()])),
                         })
-        Message.post(values, queue=False)
+        Message.post(values)
         cls.write(campaigns, {'greeting_sent_at': now})
-        Message.send_pending()
 
     @classmethod
     def send_daily_summary(cls, date=None):
@@ -366,8 +365,7 @@ class Campaign(Workflow, ModelSQL, ModelView):
                         date=date.isoformat()),
                     'body': lines,
                     })
-        Message.post(values, queue=False)
-        Message.send_pending()
+        Message.post(values)
 
     @classmethod
     def signup(cls, campaign, name, email, phone=None):

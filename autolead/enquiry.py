@@ -280,7 +280,9 @@ class Enquiry(Workflow, ModelSQL, ModelView):
                     'author_user': user.id,
                     'body': body,
                     }])
-        mail.send([self.email], subject, body, sender_name=user.name)
+        mail.post(
+            f'enquiry-message-{message.id}', [self.email], subject, body,
+            origin=self, sender_name=user.name, thread=self)
         return message
 
 

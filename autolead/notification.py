@@ -224,21 +224,36 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
         "The action of the rules' triggers"
         if not Transaction().context.get('autolead_notify', True):
             return
+        messages = []
         with without_check_access():
             for rule in cls.search([('trigger', '=', trigger.id)]):
-                rule.notify(records)
+                messages.extend(rule.notify(records))
+        cls._send(messages)
 
     @classmethod
     def notify_due(cls, now=None):
         "Notify the time-driven events due at now (default: the current time)"
         if now is None:
             now = datetime.datetime.now()
+        messages = []
         with without_check_access():
             for rule in cls.search([('event', 'in', TIMED_EVENTS)]):
                 if rule.event == 'lead_follow_up_due':
-                    rule.notify(rule._follow_up_due_leads(now))
+                    messages.extend(
+                        rule.notify(rule._follow_up_due_leads(now)))
                 elif rule.event == 'lead_not_attempted':
-                    rule.notify(rule._not_attempted_leads(now))
+                    messages.extend(
+                        rule.notify(rule._not_attempted_leads(now)))
+        cls._send(messages)
+
+    @classmethod
+    def _send(cls, messages):
+        """Deliver the messages posted by a trigger or the cron, which run in
+        the background: the sender commits the posted messages first"""
+        Message = Pool().get('autolead.automation.message')
+        pending = [m for m in messages if m.state == 'pending']
+        if pending:
+            Message.send(pending)
 
     def _follow_up_due_leads(self, now):
         "The leads whose follow-up comes within delay of now"
@@ -418,7 +433,7 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
 
     def notify(self, records):
         """Post the messages of the event of the records to their recipients
-        and send the emails; an event already announced is skipped"""
+        and return them; an event already announced is skipped"""
         pool = Pool()
         Message = pool.get('autolead.automation.message')
         values = []
@@ -450,9 +465,7 @@ class Rule(DeactivableMixin, ModelSQL, ModelView):
                 if message.get('user') or message.get('to'):
                     values.append(message)
         with without_check_access():
-            messages = Message.post(values, queue=False)
-            Message.send([m for m in messages if m.state == 'pending'])
-        return messages
+            return Message.post(values, queue=False)
 
 
 class AutomationConfiguration(metaclass=PoolMeta):
@@ -501,14 +514,6 @@ class Secret(ModelSingleton, ModelSQL):
             with without_check_access():
                 key = cls(1).key
         return key.encode()
-
-
-class AutomationMessage(metaclass=PoolMeta):
-    __name__ = 'autolead.automation.message'
-
-    @classmethod
-    def _get_origins(cls):
-        return super()._get_origins() + ['autolead.ticket']
 
 
 class Trigger(metaclass=PoolMeta):

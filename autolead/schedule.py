@@ -222,10 +222,10 @@ class Message(metaclass=PoolMeta):
     def _get_origins(cls):
         return super()._get_origins() + ['autolead.report.schedule']
 
-    def _email_message(self, from_):
+    def _email_message(self):
         "Attach the files attached to the message in the desk"
         Attachment = Pool().get('ir.attachment')
-        msg = super()._email_message(from_)
+        msg = super()._email_message()
         for attachment in Attachment.search([
                     ('resource', '=', str(self)),
                     ('type', '=', 'data'),

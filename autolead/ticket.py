@@ -783,7 +783,7 @@ class TicketMessage(ModelSQL, ModelView):
 
     @classmethod
     def notify(cls, messages):
-        "Email each new message to the other side of the conversation"
+        "Post each new message to the other side of the conversation"
         if not Transaction().context.get('autolead_notify', True):
             return
         for message in messages:
@@ -795,6 +795,8 @@ class TicketMessage(ModelSQL, ModelView):
                 to = ticket.accepted_by.email if ticket.accepted_by else None
             else:
                 to = ticket.customer_email
-            mail.send([to], subject, message.body,
-                sender_name=message.author_name)
+            mail.post(
+                f'ticket-message-{message.id}', [to], subject, message.body,
+                origin=ticket, sender_name=message.author_name,
+                thread=ticket)
 

@@ -23,6 +23,7 @@ class _Handler:
                 'from': envelope.mail_from,
                 'to': list(envelope.rcpt_tos),
                 'subject': message['Subject'],
+                'headers': dict(message.items()),
                 'body': message.get_body(('plain',)).get_content().replace(
                     '\r\n', '\n'),
                 'attachments': [
