@@ -177,15 +177,26 @@ class Queue(ModelView, metaclass=PoolMeta):
             if _conflicts[key] <= config.getint('database', 'retry'):
                 raise
             del _conflicts[key]
-            self._failed(exception)
+            self._record_failure(exception)
         except Exception as exception:
             _conflicts.pop(key, None)
             transaction.rollback()
-            self._failed(exception)
+            self._record_failure(exception)
         else:
             _conflicts.pop(key, None)
         finally:
             lock.release(transaction.connection)
+
+    def _record_failure(self, exception):
+        try:
+            self._failed(exception)
+        except backend.DatabaseOperationalError:
+            # the task stays taken and unlocked: it is handed out again
+            # after queue_stalled_after, by the worker of either backend
+            # (trytond's run_task would push a copy on PostgreSQL only)
+            Transaction().rollback()
+            logger.error("task %s failed and its failure could not be "
+                "recorded, it runs again later", self.id, exc_info=True)
 
     def _failed(self, exception):
         "Record the failure in the (rolled back) transaction of the task"

@@ -307,7 +307,20 @@ def listens(port):
     return True
 
 
+def port_in_use(host, port):
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
+
+
 def command_run(args):
+    if port_in_use(args.host, args.port):
+        sys.exit(f"[autolead] port {args.port} of {args.host} is in use "
+            "(another Auto Lead?): choose another with --port, "
+            "and another AUTOLEAD_HOME")
     ensure_venv()
     ensure_sao()
     ensure_htmx()

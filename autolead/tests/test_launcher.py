@@ -91,6 +91,7 @@ class LauncherTestCase(unittest.TestCase):
             self.addCleanup(drop_db, self.database)
         self.output = self.home.parent / f'{self.home.name}.out'
         self.addCleanup(self.output.unlink, missing_ok=True)
+        self.env = env
         self.launcher = subprocess.Popen(argv, env=env,
             stdout=open(self.output, 'w'), stderr=subprocess.STDOUT)
         self.addCleanup(self.kill_leftovers)
@@ -107,6 +108,15 @@ class LauncherTestCase(unittest.TestCase):
 
     def read_output(self):
         return self.output.read_text()
+
+    def rpc(self, method, *params):
+        request = urllib.request.Request(
+            f'http://127.0.0.1:{self.port}/rpc/',
+            headers={'Content-Type': 'application/json'},
+            data=json.dumps({'id': 1, 'method': method,
+                    'params': params}).encode())
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)['result']
 
     def desk(self, login, password):
         "Call the desk's JSON-RPC as login"
@@ -159,6 +169,17 @@ class LauncherTestCase(unittest.TestCase):
         urllib.request.urlopen(
             f'http://127.0.0.1:{self.port}/', timeout=10).close()
         self.startup = time.monotonic() - started
+        # a second instance on the same port is refused before anything
+        second = subprocess.run([str(REPO / 'autolead.sh'), 'run',
+                '--host', '127.0.0.1', '--port', str(self.port)],
+            env=dict(self.env, AUTOLEAD_HOME=str(self.home / 'second')),
+            capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(second.returncode, 0)
+        self.assertIn(f'port {self.port} of 127.0.0.1 is in use',
+            second.stderr)
+        self.assertFalse((self.home / 'second').exists())
+        # sao fills in the login dialog's database from this list
+        self.assertIn(self.database, self.rpc('common.db.list'))
 
         # a sales representative creates a lead
         ravi = self.desk('ravi', 'ravi-demo')
