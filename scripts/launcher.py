@@ -234,17 +234,50 @@ def trytond_bin(name):
     return VENV / 'bin' / name
 
 
-def setup_database(config):
+def module_fingerprint(uri):
+    "What the database's activation depends on: the module's files"
+    digest = hashlib.sha256(f'{uri}\n{DATABASE}\n'.encode())
+    marker = VENV / '.autolead-installed'
+    if marker.exists():
+        digest.update(marker.read_bytes())
+    module = REPO / 'autolead'
+    for path in sorted(module.rglob('*')):
+        parts = path.relative_to(module).parts
+        if (path.is_file() and 'tests' not in parts
+                and '__pycache__' not in parts):
+            digest.update(str(path.relative_to(module)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def setup_database(config, uri):
     env = dict(os.environ, TRYTOND_CONFIG=str(config))
-    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'create',
-        '-c', config, '-d', DATABASE, env=env)
+    created = run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'create',
+        '-c', config, '-d', DATABASE, env=env,
+        stdout=subprocess.PIPE, text=True).stdout
+    print(created, end='', flush=True)
+    # the module is updated only when its files changed since the last run
+    activated = HOME / f'{DATABASE}.activated'
+    fingerprint = module_fingerprint(uri)
+    if (created or not activated.exists()
+            or activated.read_text() != fingerprint):
+        activated.unlink(missing_ok=True)
+        activate(config, env)
+        activated.write_text(fingerprint)
+    else:
+        say("the autolead module is up to date")
+    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'load',
+        '-c', config, '-d', DATABASE,
+        '--leads', os.environ.get('AUTOLEAD_DEMO_LEADS', '300'), env=env)
+
+
+def activate(config, env):
     passfile = HOME / 'admin-password'
     passfile.write_text('admin-demo\n')
     say("activating or updating the autolead module")
-    # trytond-admin asks for the admin's email on a new database and its
+    # trytond-admin asks for the admin's email on a new database, and its
     # --email checks the domain in DNS, which a demo machine may not have:
-    # the empty answer goes to its standard input and its questions to its
-    # log; demo_data.py gives the admin an email
+    # the empty answer goes to its standard input, its questions to its log
     (HOME / 'log').mkdir(parents=True, exist_ok=True)
     log = HOME / 'log' / 'trytond-admin.log'
     with open(log, 'w') as output:
@@ -256,9 +289,6 @@ def setup_database(config):
     if admin.returncode:
         sys.stderr.write(log.read_text()[-4000:])
         sys.exit(f"trytond-admin failed, see {log}")
-    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'load',
-        '-c', config, '-d', DATABASE,
-        '--leads', os.environ.get('AUTOLEAD_DEMO_LEADS', '300'), env=env)
 
 
 def signal_group(process, signum):
@@ -308,7 +338,9 @@ def listens(port):
 
 
 def port_in_use(host, port):
+    "Whether a server listens on the port (as trytond binds: reusing it)"
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, int(port)))
         except OSError:
@@ -328,7 +360,7 @@ def command_run(args):
     uri = database_uri(args)
     smtp, smtp_port = smtp_uri()
     config = write_config(uri, f'{args.host}:{args.port}', smtp)
-    setup_database(config)
+    setup_database(config, uri)
     (HOME / 'log').mkdir(exist_ok=True)
     if uri.startswith('sqlite'):
         worker = [venv_python(), REPO / 'scripts' / 'sqlite_worker.py']

@@ -91,7 +91,7 @@ class LauncherTestCase(unittest.TestCase):
             self.addCleanup(drop_db, self.database)
         self.output = self.home.parent / f'{self.home.name}.out'
         self.addCleanup(self.output.unlink, missing_ok=True)
-        self.env = env
+        self.env, self.argv = env, argv
         self.launcher = subprocess.Popen(argv, env=env,
             stdout=open(self.output, 'w'), stderr=subprocess.STDOUT)
         self.addCleanup(self.kill_leftovers)
@@ -271,6 +271,25 @@ class LauncherTestCase(unittest.TestCase):
         wait_for(lambda: not processes_using(self.home), 15,
             f"processes left running: {processes_using(self.home)}")
         phases['stop'] = time.monotonic() - started - sum(phases.values())
+
+        # started again, the unchanged module is not updated; a service that
+        # dies is named with its log and the launcher stops the others
+        with socket.socket() as taken:
+            taken.bind(('127.0.0.1', 0))
+            taken.listen()
+            env = dict(self.env,
+                AUTOLEAD_DEMO_SMTP_PORT=str(taken.getsockname()[1]))
+            self.launcher = subprocess.Popen(self.argv, env=env,
+                stdout=open(self.output, 'w'), stderr=subprocess.STDOUT)
+            self.assertEqual(self.launcher.wait(240), 1, self.read_output())
+        output = self.read_output()
+        self.assertIn('the autolead module is up to date', output)
+        self.assertIn(
+            f"smtp stopped (exit 1), see {self.home / 'log' / 'smtp.log'}",
+            output)
+        wait_for(lambda: not processes_using(self.home), 15,
+            f"processes left running: {processes_using(self.home)}")
+        phases['restart'] = time.monotonic() - started - sum(phases.values())
         # about a minute on SQLite, two on PostgreSQL, on a quiet machine
         sys.stderr.write(' '.join(f'{k} {v:.0f} s,' for k, v in phases.items())
             + ' ')
