@@ -9,22 +9,28 @@ import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# the data: configuration, database, logs, mail
 HOME = Path(os.environ.get('AUTOLEAD_HOME', REPO / '.autolead'))
-VENV = HOME / 'venv'
-SAO = HOME / 'sao'
+# the software: venv, sao and htmx, shared by several homes when set apart
+INSTALL = Path(os.environ.get('AUTOLEAD_INSTALL', HOME))
+VENV = INSTALL / 'venv'
+SAO = INSTALL / 'sao'
 SAO_VERSION = '8.0.11'
-HTMX = HOME / 'htmx'
+HTMX = INSTALL / 'htmx'
 HTMX_VERSION = '2.0.11'
 DATABASE = os.environ.get('AUTOLEAD_DATABASE_NAME', 'autolead')
 BROWSER = '/usr/bin/chromium'
-# Without AUTOLEAD_SMTP the demo keeps its outgoing mail in a local Maildir
-DEMO_SMTP_PORT = int(os.environ.get('AUTOLEAD_DEMO_SMTP_PORT', '2525'))
+# seconds for trytond to answer once started
+START_TIMEOUT = int(os.environ.get('AUTOLEAD_START_TIMEOUT', '180'))
 
 
 def say(message):
@@ -64,12 +70,12 @@ def apt_install(*packages):
     sudo = [] if os.geteuid() == 0 else ['sudo', '-n']
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
     say(f"installing Debian packages: {' '.join(packages)}")
-    marker = HOME / '.apt-updated'
+    marker = INSTALL / '.apt-updated'
     if not marker.exists():
         if run(*sudo, 'apt-get', 'update', '-qq', env=env,
                 check=False).returncode:
             return False
-        HOME.mkdir(parents=True, exist_ok=True)
+        INSTALL.mkdir(parents=True, exist_ok=True)
         marker.touch()
     return not run(
         *sudo, 'apt-get', 'install', '-y', '-qq', *packages,
@@ -90,7 +96,7 @@ def ensure_venv(extras=('postgresql', 'test')):
         return
     if not venv_python().exists():
         say(f"creating the virtual environment in {VENV}")
-        HOME.mkdir(parents=True, exist_ok=True)
+        INSTALL.mkdir(parents=True, exist_ok=True)
         if run(sys.executable, '-m', 'venv', VENV, check=False).returncode:
             shutil.rmtree(VENV, ignore_errors=True)
             version = f'{sys.version_info.major}.{sys.version_info.minor}'
@@ -118,7 +124,7 @@ def ensure_sao():
         return
     ensure_node()
     say(f"installing the sao desk {SAO_VERSION} from npm")
-    download = HOME / 'npm-pack'
+    download = INSTALL / 'npm-pack'
     shutil.rmtree(download, ignore_errors=True)
     download.mkdir(parents=True)
     run('npm', 'pack', '--silent', f'tryton-sao@{SAO_VERSION}',
@@ -176,7 +182,22 @@ def database_uri(args):
     return uri
 
 
-def write_config(uri, listen):
+def free_port(host='localhost'):
+    "A port nobody listens on now, for a helper of this instance"
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def smtp_uri():
+    "The outgoing mail server, or the demo's mail catcher on a free port"
+    if os.environ.get('AUTOLEAD_SMTP'):
+        return os.environ['AUTOLEAD_SMTP'], None
+    port = int(os.environ.get('AUTOLEAD_DEMO_SMTP_PORT') or free_port())
+    return f'smtp://localhost:{port}', port
+
+
+def write_config(uri, listen, smtp):
     (HOME / 'db').mkdir(parents=True, exist_ok=True)
     (HOME / 'attachments').mkdir(parents=True, exist_ok=True)
     config = HOME / 'trytond.conf'
@@ -184,7 +205,8 @@ def write_config(uri, listen):
 [database]
 uri = {uri}
 path = {HOME / 'db'}
-list = False
+# sao preselects the database of the address (#autolead) from this list
+list = True
 
 [web]
 listen = {listen}
@@ -202,7 +224,7 @@ check_email_deliverability = False
 htmx = {htmx_script()}
 
 [email]
-uri = {os.environ.get('AUTOLEAD_SMTP', f'smtp://localhost:{DEMO_SMTP_PORT}')}
+uri = {smtp}
 from = Auto Lead <no-reply@autolead.localhost>
 """)
     return config
@@ -212,63 +234,195 @@ def trytond_bin(name):
     return VENV / 'bin' / name
 
 
-def setup_database(config):
+def module_fingerprint(uri):
+    "What the database's activation depends on: the module's files"
+    digest = hashlib.sha256(f'{uri}\n{DATABASE}\n'.encode())
+    marker = VENV / '.autolead-installed'
+    if marker.exists():
+        digest.update(marker.read_bytes())
+    module = REPO / 'autolead'
+    for path in sorted(module.rglob('*')):
+        parts = path.relative_to(module).parts
+        if (path.is_file() and 'tests' not in parts
+                and '__pycache__' not in parts):
+            digest.update(str(path.relative_to(module)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def setup_database(config, uri):
     env = dict(os.environ, TRYTOND_CONFIG=str(config))
-    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'create',
-        '-c', config, '-d', DATABASE, env=env)
+    created = run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'create',
+        '-c', config, '-d', DATABASE, env=env,
+        stdout=subprocess.PIPE, text=True).stdout
+    print(created, end='', flush=True)
+    # the module is updated only when its files changed since the last run
+    activated = HOME / f'{DATABASE}.activated'
+    fingerprint = module_fingerprint(uri)
+    if (created or not activated.exists()
+            or activated.read_text() != fingerprint):
+        activated.unlink(missing_ok=True)
+        activate(config, env)
+        activated.write_text(fingerprint)
+    else:
+        say("the autolead module is up to date")
+    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'load',
+        '-c', config, '-d', DATABASE,
+        '--leads', os.environ.get('AUTOLEAD_DEMO_LEADS', '300'), env=env)
+
+
+def activate(config, env):
     passfile = HOME / 'admin-password'
     passfile.write_text('admin-demo\n')
     say("activating or updating the autolead module")
-    run(trytond_bin('trytond-admin'), '-c', config, '-d', DATABASE,
-        '-u', 'autolead', '--activate-dependencies',
-        env=dict(env, TRYTONPASSFILE=str(passfile)),
-        input='\n', text=True)
-    run(venv_python(), REPO / 'scripts' / 'demo_data.py', 'load',
-        '-c', config, '-d', DATABASE, env=env)
+    # trytond-admin asks for the admin's email on a new database, and its
+    # --email checks the domain in DNS, which a demo machine may not have:
+    # the empty answer goes to its standard input, its questions to its log
+    (HOME / 'log').mkdir(parents=True, exist_ok=True)
+    log = HOME / 'log' / 'trytond-admin.log'
+    with open(log, 'w') as output:
+        admin = run(trytond_bin('trytond-admin'), '-c', config,
+            '-d', DATABASE, '-u', 'autolead', '--activate-dependencies',
+            env=dict(env, TRYTONPASSFILE=str(passfile)),
+            input='\n', text=True, stdout=output, stderr=subprocess.STDOUT,
+            check=False)
+    if admin.returncode:
+        sys.stderr.write(log.read_text()[-4000:])
+        sys.exit(f"trytond-admin failed, see {log}")
+
+
+def signal_group(process, signum):
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def stop_services(processes):
+    "Stop each service with its children (trytond-cron runs a pool)"
+    for process in processes:
+        signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            pass
+        signal_group(process, signal.SIGKILL)
+        process.wait()
+
+
+def dead_service(processes):
+    for process in processes:
+        if process.poll() is not None:
+            return process
+    return None
+
+
+def answers(url):
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+    except urllib.error.HTTPError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+def listens(port):
+    try:
+        socket.create_connection(('localhost', port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def port_in_use(host, port):
+    "Whether a server listens on the port (as trytond binds: reusing it)"
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
 
 
 def command_run(args):
+    if port_in_use(args.host, args.port):
+        sys.exit(f"[autolead] port {args.port} of {args.host} is in use "
+            "(another Auto Lead?): choose another with --port, "
+            "and another AUTOLEAD_HOME")
     ensure_venv()
     ensure_sao()
     ensure_htmx()
     ensure_pdf_libraries()
     uri = database_uri(args)
-    config = write_config(uri, f'{args.host}:{args.port}')
-    setup_database(config)
+    smtp, smtp_port = smtp_uri()
+    config = write_config(uri, f'{args.host}:{args.port}', smtp)
+    setup_database(config, uri)
     (HOME / 'log').mkdir(exist_ok=True)
     if uri.startswith('sqlite'):
         worker = [venv_python(), REPO / 'scripts' / 'sqlite_worker.py']
     else:
         worker = [trytond_bin('trytond-worker')]
     services = []
-    if not os.environ.get('AUTOLEAD_SMTP'):
+    if smtp_port:
         services.append(('smtp', [venv_python(), '-m', 'aiosmtpd', '-n',
-                    '-l', f'localhost:{DEMO_SMTP_PORT}',
+                    '-l', f'localhost:{smtp_port}',
                     '-c', 'aiosmtpd.handlers.Mailbox', HOME / 'mail']))
-    processes = []
-    for name, argv in services + [
-            ('trytond',
-                [trytond_bin('trytond'), '-c', config, '-d', DATABASE]),
-            ('trytond-cron',
-                [trytond_bin('trytond-cron'), '-c', config, '-d', DATABASE]),
-            ('worker', [*worker, '-c', config, '-d', DATABASE]),
-            ]:
+    services += [
+        ('trytond', [trytond_bin('trytond'), '-c', config, '-d', DATABASE]),
+        ('trytond-cron',
+            [trytond_bin('trytond-cron'), '-c', config, '-d', DATABASE]),
+        ('worker', [*worker, '-c', config, '-d', DATABASE]),
+        ]
+    processes, names = [], {}
+
+    def stop(*_):
+        stop_services(processes)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)
+
+    def failed(process):
+        name = names[process.pid]
+        say(f"{name} stopped (exit {process.returncode}), "
+            f"see {HOME / 'log' / f'{name}.log'}")
+        stop_services(processes)
+        sys.exit(1)
+
+    for name, argv in services:
         log = open(HOME / 'log' / f'{name}.log', 'a')
         # each in its own process group, stopped with its children
-        # (trytond-cron runs the crons in a pool of processes)
         processes.append(subprocess.Popen(
                 [str(a) for a in argv],
                 stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True))
+        names[processes[-1].pid] = name
     base = f'http://{args.host}:{args.port}'
+    say("starting trytond, trytond-cron, the queue worker"
+        + (" and the mail catcher" if smtp_port else ""))
+    deadline = time.monotonic() + START_TIMEOUT
+    while not (answers(base + '/')
+            and (not smtp_port or listens(smtp_port))):
+        if process := dead_service(processes):
+            failed(process)
+        if time.monotonic() > deadline:
+            say(f"trytond does not answer on {base} after {START_TIMEOUT} s"
+                f", see {HOME / 'log' / 'trytond.log'}")
+            stop_services(processes)
+            sys.exit(1)
+        time.sleep(0.5)
     say("Auto Lead is running (Ctrl-C stops it)")
     print(f"""
   Desk (sao):  {base}/#{DATABASE}
   Portal:      {base}/{DATABASE}/portal/
   Database:    {DATABASE} on {uri.split('@')[-1]}
   Logs:        {HOME / 'log'}
-  Mail sent:   {HOME / 'mail' if not os.environ.get('AUTOLEAD_SMTP')
-        else os.environ['AUTOLEAD_SMTP']}
+  Mail sent:   {HOME / 'mail' if smtp_port else smtp}
 
   Demo logins (login / password):
     admin / admin-demo        Auto Lead Administrator
@@ -283,33 +437,9 @@ def command_run(args):
     priya@customer.example / customer-demo
     rahul@customer.example / customer-demo
 """, flush=True)
-
-    def signal_group(process, signum):
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            pass
-
-    def stop(*_):
-        for process in processes:
-            signal_group(process, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-            signal_group(process, signal.SIGKILL)
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, stop)
     while True:
-        for process in processes:
-            if process.poll() is not None:
-                say(f"{process.args[0]} stopped (exit {process.returncode})"
-                    f", see {HOME / 'log'}")
-                stop()
+        if process := dead_service(processes):
+            failed(process)
         time.sleep(1)
 
 

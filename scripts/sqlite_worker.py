@@ -6,12 +6,19 @@ which SQLite has not. This loop pulls the same queue with the same
 once a second instead of waiting for a notification. On PostgreSQL the
 launcher starts the real trytond-worker.
 
+Auto Lead's `ir.queue` (autolead/ir.py) makes both hold the same promises:
+a task that fails is retried with back-off, then kept as failed with its
+error; a task whose worker was killed runs again.
+
     python scripts/sqlite_worker.py -c trytond.conf -d autolead
 """
 import argparse
 import logging
 import signal
+import sys
 import time
+
+logger = logging.getLogger('autolead.sqlite_worker')
 
 
 def main():
@@ -24,7 +31,7 @@ def main():
     from trytond import config
     config.update_etc(args.config)
     logging.basicConfig(
-        level=logging.INFO,
+        level=logging.INFO, stream=sys.stderr,
         format='%(process)s [%(asctime)s] %(levelname)s %(name)s %(message)s')
 
     from trytond import backend
@@ -38,21 +45,19 @@ def main():
     Queue = pool.get('ir.queue')
     database = backend.Database(args.database).connect()
     connection = database.get_connection(autocommit=True)
-    signal.signal(signal.SIGTERM, lambda *_: exit(0))
-    logging.getLogger(__name__).info(
-        "polling the queue of %s", args.database)
+    # a task cut short is rolled back and runs again at the next start
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    logger.info("polling the queue of %s", args.database)
     while True:
         try:
             task_id, next_ = Queue.pull(database, connection)
-        except backend.DatabaseOperationalError:
+        except Exception:
+            logger.exception("pulling a task from the queue failed")
             time.sleep(args.poll)
             continue
         if task_id:
-            try:
-                run_task(pool, task_id)
-            except Exception:
-                logging.getLogger(__name__).exception(
-                    "task %s failed", task_id)
+            # run_task logs its failures; Auto Lead's ir.queue records them
+            run_task(pool, task_id)
         else:
             time.sleep(min(next_ or args.poll, args.poll))
 
