@@ -185,7 +185,12 @@ class Lead(metaclass=PoolMeta):
             ids = [ids]
         elif ids is None:
             # SQLite has no sequence: it holds one writer at a time, so the
-            # ids after the current maximum are ours for this statement
+            # ids after the current maximum are ours once this transaction
+            # is the writer. It becomes the writer at its first change, not
+            # at a read: a no-op change first, or another process may insert
+            # between the read of the maximum and the insert
+            cursor.execute(*table.update(
+                    [table.id], [table.id], where=table.id == -1))
             cursor.execute(*table.select(Max(table.id)))
             last, = cursor.fetchone()
             ids = list(range((last or 0) + 1, (last or 0) + 1 + count))
