@@ -30,8 +30,9 @@ DUPLICATES = [
     ('update', "Update"),
     ]
 # rows per batch: big enough that the set-based dedup and the multi-row
-# insert dominate, small enough to show progress
-CHUNK = config.getint('autolead', 'import_chunk', default=5000)
+# insert dominate, small enough to show progress; 0: 1,000 rows on SQLite,
+# whose single writer makes desk writes wait for the batch, 5,000 elsewhere
+CHUNK = config.getint('autolead', 'import_chunk', default=0)
 # CSV files longer than this many bytes (about 5,000 rows) are read and
 # checked in a second process while this one stores the rows; -1: never
 PARALLEL_ABOVE = config.getint(
@@ -67,6 +68,12 @@ def _file_error(exception):
     "The user's message for an importing.FileError"
     return gettext(
         f'autolead.msg_import_file_{exception.key}', **exception.params)
+
+
+def _chunk():
+    if CHUNK:
+        return CHUNK
+    return 1000 if backend.name == 'sqlite' else 5000
 
 
 def _this_process():
@@ -568,13 +575,14 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             self._replay(lead_file, rows[:done], deferred)
         batch_start = time.monotonic()
         with transaction.set_user(owner.id), check_access():
-            for start in range(done, len(rows), CHUNK):
-                chunk = rows[start:start + CHUNK]
+            size = _chunk()
+            for start in range(done, len(rows), size):
+                chunk = rows[start:start + size]
                 self._import_chunk(
                     Lead, lead_file, chunk, counts, deferred, cells)
                 if commit and not self.all_or_nothing and (
                         time.monotonic() - batch_start >= COMMIT_EVERY
-                        or start + CHUNK >= len(rows)):
+                        or start + size >= len(rows)):
                     self._heartbeat(start + len(chunk), counts, lead_file)
                     transaction.commit()
                     batch_start = time.monotonic()
@@ -615,7 +623,7 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             if not lead_file.missing:
                 # the total comes first only when the progress is committed
                 worker = ParseWorker(data, file_name, targets, messages,
-                    CHUNK, total_first=commit, skip=done)
+                    _chunk(), total_first=commit, skip=done)
             if worker is None:
                 total = sum(1 for _ in read_table(data, file_name)[1])
                 self._finish('failed', lead_file, counts, total, gettext(
