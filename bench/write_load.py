@@ -69,6 +69,8 @@ class Writer(threading.Thread):
         super().__init__()
         self.session = Session(url, database, login, PASSWORD)
         self.login = login
+        # this run's records only, whatever earlier runs left
+        self.prefix = f'{login}-{int(time.time())}'
         self.customers = customers
         self.deadline = deadline
         self.rng = random.Random(seed)
@@ -88,15 +90,15 @@ class Writer(threading.Thread):
         n = self.counter
         if kind == 'create lead':
             return ('model.autolead.lead.create', [{
-                        'name': f'{self.login} lead {n}',
-                        'email': f'{self.login}.{n}@bench.example.com',
+                        'name': f'{self.prefix} lead {n}',
+                        'email': f'{self.prefix}.{n}@bench.example.com',
                         'source': 'website'}])
         if kind == 'write lead':
             return ('model.autolead.lead.write', [self.lead],
                 {'expected_value': str(n)})
         if kind == 'create ticket':
             return ('model.autolead.ticket.create', [{
-                        'subject': f'{self.login} ticket {n}',
+                        'subject': f'{self.prefix} ticket {n}',
                         'priority': 'normal',
                         'customer': self.rng.choice(self.customers)}])
         return ('model.autolead.ticket.write', [self.ticket],
@@ -127,19 +129,23 @@ class Writer(threading.Thread):
         lost = []
         call = self.session.call
         leads = call('model.autolead.lead.search_count',
-            [('name', 'like', f'{self.login} lead %')])
+            [('name', 'like', f'{self.prefix} lead %')])
         if leads != self.created['create lead']:
             lost.append(f"{self.login}: {leads} leads of "
                 f"{self.created['create lead']} created")
         tickets = call('model.autolead.ticket.search_count',
-            [('subject', 'like', f'{self.login} ticket %')])
+            [('subject', 'like', f'{self.prefix} ticket %')])
         if tickets != self.created['create ticket']:
             lost.append(f"{self.login}: {tickets} tickets of "
                 f"{self.created['create ticket']} created")
         if 'write lead' in self.last:
             value, = call('model.autolead.lead.read', [self.lead],
                 ['expected_value'])
-            if float(value['expected_value'] or 0) != self.last['write lead']:
+            amount = value['expected_value']
+            if isinstance(amount, dict):
+                # JSON-RPC's Decimal
+                amount = amount['decimal']
+            if float(amount or 0) != self.last['write lead']:
                 lost.append(f"{self.login}: lead value "
                     f"{value['expected_value']} != {self.last['write lead']}")
         if 'write ticket' in self.last:

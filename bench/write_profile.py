@@ -33,6 +33,7 @@ def main():
     parser.add_argument('--repeat', type=int, default=100)
     parser.add_argument('--login', default='writer0')
     parser.add_argument('--top', type=int, default=35)
+    parser.add_argument('--only', help="profile this operation only")
     args = parser.parse_args()
     workdir = bench_workdir(args.db.split(':')[0])
     config, _ = write_config(args, workdir, 0)
@@ -76,6 +77,8 @@ def main():
                 operation(n)
             transaction.rollback()
 
+    if args.only:
+        operations = {args.only: operations[args.only]}
     for operation in operations.values():
         once(operation, 0)
     profile = cProfile.Profile()
@@ -95,6 +98,10 @@ def main():
         f"{args.repeat * len(operations)} calls:")
     stats.print_stats(r'autolead|trigger|queue|modelsql|modelstorage',
         args.top)
+    statements = sum(v[0] for k, v in stats.stats.items()
+        if k[2] == 'execute' and 'trytond/backend' in k[0])
+    print(f"SQL statements per call: "
+        f"{statements / args.repeat / len(operations):.1f}")
     return 0
 
 
