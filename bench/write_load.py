@@ -30,8 +30,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from desk import (  # noqa: E402
-    bench_workdir, free_port, prepare, start_gunicorn, start_trytond,
-    write_config)
+    bench_workdir, cpu_seconds, free_port, prepare, start_gunicorn,
+    start_trytond, write_config)
 from rpc import RPCError, Session, percentile  # noqa: E402
 
 PASSWORD = 'writer-bench-1'
@@ -190,12 +190,14 @@ def main():
         writers = [Writer(url, args.database, login, customers, deadline, i)
             for i, login in enumerate(logins)]
         deadline = time.monotonic() + args.duration
+        cpu_before = cpu_seconds(server.pid)
         for writer in writers:
             writer.deadline = deadline
         for writer in writers:
             writer.start()
         for writer in writers:
             writer.join()
+        cpu = cpu_seconds(server.pid) - cpu_before
         load_after = os.getloadavg()
         lost = [l for w in writers for l in w.lost()]
     finally:
@@ -217,7 +219,9 @@ def main():
         f"{load_after[0]:.1f} after",
         f"{args.writers} writers for {args.duration:.0f} s on "
         f"{args.leads} generated leads: {len(everything)} writes "
-        f"({len(everything) / args.duration:.1f}/s)",
+        f"({len(everything) / args.duration:.1f}/s); the server's CPU "
+        f"{cpu:.1f} s, {cpu / max(len(everything), 1) * 1000:.0f} ms per "
+        "write",
         ]
     for kind in sorted(timings):
         values = timings[kind]
