@@ -81,11 +81,11 @@ def _this_process():
 
 
 def _process_alive(process):
-    "Whether the process host:pid may still run"
+    """Whether the process host:pid still runs: True or False on this
+    host, None for another host's, of which only the heartbeat tells"""
     host, _, pid = (process or '').rpartition(':')
     if host != socket.gethostname() or not pid.isdigit():
-        # another host's: only the heartbeat tells
-        return True
+        return None
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -425,15 +425,20 @@ class ImportJob(Workflow, ModelSQL, ModelView):
     @classmethod
     def check_interrupted(cls):
         """Mark as interrupted the running jobs whose process is gone: dead
-        on this host, or silent for longer than the heartbeat timeout"""
+        on this host, or on another host silent for longer than the
+        heartbeat timeout (a live process here may be slow, never lost)"""
         now = dt.datetime.now()
         timeout = dt.timedelta(seconds=HEARTBEAT_TIMEOUT)
+
+        def is_lost(job):
+            alive = _process_alive(job.runner)
+            if alive is None:
+                return ((job.heartbeat or job.write_date or job.create_date)
+                    < now - timeout)
+            return not alive
         with without_check_access():
             jobs = cls.search([('state', '=', 'running')])
-            lost = [j for j in jobs
-                if not _process_alive(j.runner)
-                or (j.heartbeat or j.write_date or j.create_date)
-                < now - timeout]
+            lost = [j for j in jobs if is_lost(j)]
             for job in lost:
                 cls.write([job], {
                         'state': 'interrupted',
@@ -464,6 +469,14 @@ class ImportJob(Workflow, ModelSQL, ModelView):
                     # a file that broke off after its first rows were read
                     job._finish('failed', None, None, None,
                         _file_error(exception))
+                except Exception:
+                    if commit:
+                        # the committed batches stay: the job can resume
+                        # once the cause is fixed, in whichever process
+                        Transaction().rollback()
+                        job._interrupt()
+                        Transaction().commit()
+                    raise
 
     def _claim(self, resume):
         """Take the job for this process, atomically: False when another
@@ -486,6 +499,20 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         # the records read before the raw update are stale
         Transaction().counter += 1
         return claimed
+
+    def _interrupt(self):
+        "Mark the job this process runs as interrupted"
+        table = self.__table__()
+        cursor = Transaction().connection.cursor()
+        job = self.__class__(self.id)
+        cursor.execute(*table.update(
+                [table.state, table.message],
+                ['interrupted', gettext('autolead.msg_import_interrupted',
+                        processed=job.processed or 0,
+                        total=job.total or 0)],
+                where=(table.id == self.id)
+                & (table.runner == _this_process())
+                & (table.state == 'running')))
 
     def _heartbeat(self, processed, counts, lead_file):
         """Record the committed progress; raise TakenOver when another

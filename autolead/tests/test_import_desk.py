@@ -154,7 +154,7 @@ class ImportDeskTestCase(DatabaseTestCase):
                     'owner': rep.id}])
         Job.write([alive], {'state': 'running', 'total': 10,
                 'runner': f'{socket.gethostname()}:{os.getpid()}',
-                'heartbeat': now})
+                'heartbeat': now - dt.timedelta(hours=1)})
         silent, = Job.create([{'file_name': 'silent.csv', 'file_data': data,
                     'owner': rep.id}])
         Job.write([silent], {'state': 'running', 'total': 10,
@@ -167,7 +167,8 @@ class ImportDeskTestCase(DatabaseTestCase):
         self.assertEqual((job.state, job.processed, job.total, job.progress),
             ('interrupted', 4, 10, 0.4))
         self.assertEqual(job.message, 'The import stopped after 4 of 10 '
-            'rows (its process ended): press Resume to import the rest.')
+            'rows: press Resume to import the rest.')
+        # alive on this host: slow, not lost, whatever its heartbeat
         self.assertEqual(Job(alive.id).state, 'running')
 
         with Transaction().set_user(other.id), Transaction().set_context(
