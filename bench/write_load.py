@@ -159,7 +159,8 @@ class Writer(threading.Thread):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('--db', default='postgresql://postgres@127.0.0.1:5432/')
+    parser.add_argument(
+        '--db', default='postgresql://postgres@127.0.0.1:5432/')
     parser.add_argument('--database', default=None)
     parser.add_argument('--leads', type=int, default=20_000)
     parser.add_argument('--writers', type=int, default=20)

@@ -28,7 +28,8 @@ from desk import bench_workdir, write_config  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('--db', default='postgresql://postgres@127.0.0.1:5432/')
+    parser.add_argument(
+        '--db', default='postgresql://postgres@127.0.0.1:5432/')
     parser.add_argument('--database', default='bench_write_20000')
     parser.add_argument('--repeat', type=int, default=100)
     parser.add_argument('--login', default='writer0')
