@@ -22,7 +22,8 @@ from .normalize import (
     normalize_phone)
 
 __all__ = ['Target', 'Rejection', 'LeadFile', 'read_table', 'header_key',
-    'is_xlsx', 'ParseWorker']
+    'is_xlsx', 'ParseWorker', 'FileError', 'FILE_MESSAGES', 'decode',
+    'neutralise']
 
 # Spellings seen in exported address books and ad platforms
 ALIASES = {
@@ -97,43 +98,175 @@ class Rejection:
         return f'Rejection({self.line}, {self.reason!r})'
 
 
-def read_table(data, filename=''):
+class FileError(ValueError):
+    """A file the import cannot read, with the key of the message telling
+    the user what is wrong and what to do: `key` names the message
+    (msg_import_file_<key> in the desk), `params` fill it"""
+
+    def __init__(self, key, **params):
+        self.key = key
+        self.params = params
+        super().__init__(FILE_MESSAGES[key].format(**params))
+
+
+FILE_MESSAGES = {
+    'empty': "The file is empty: export the leads again with the column "
+    "titles on the first row.",
+    'binary': "The file is not a CSV or Excel file (it holds binary data): "
+    "save it as CSV (UTF-8) or .xlsx and import that.",
+    'encoding': "The file's text encoding is not recognised: save it as "
+    "CSV (UTF-8) and import it again.",
+    'zip': "The file is a zip archive, not a spreadsheet: unzip it and "
+    "import the CSV or .xlsx inside.",
+    'xlsx': "The Excel file is damaged or not an .xlsx workbook: open it in "
+    "your spreadsheet program and save it again as .xlsx or CSV.",
+    'xls': "Old Excel files (.xls) cannot be read: save the file as .xlsx "
+    "or CSV and import that.",
+    'sheet': "The workbook has no sheet \"{sheet}\"; its sheets are: "
+    "{sheets}.",
+    'no_header': "The file has no column titles: put the titles (Name, "
+    "Email, Phone...) on the first row.",
+    }
+_UTF16_BOMS = (b'\xff\xfe', b'\xfe\xff')
+_OLE = b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1'
+# characters no text export holds: NUL and the C0 controls but tab, line
+# feed, carriage return and form feed
+_CONTROL = re.compile('[\x00-\x08\x0b\x0e-\x1f\x7f]')
+
+
+def read_table(data, filename='', sheet=None, info=None):
     """Return the header and an iterator of (line, cells) from CSV or XLSX
-    bytes; line numbers are the ones a spreadsheet shows."""
-    if filename.lower().endswith(('.xlsx', '.xlsm')) or data[:2] == b'PK':
-        return _read_xlsx(data)
-    return _read_csv(data)
+    bytes; line numbers are the ones a spreadsheet shows.
+
+    Raise FileError for a file that is no table. `sheet` names the sheet of
+    a workbook (the first one when None); `info`, a dict, receives the
+    encoding used for a CSV, or the sheet used and all sheets of a
+    workbook."""
+    if info is None:
+        info = {}
+    if isinstance(data, str):
+        return _read_csv(data, info)
+    data = bytes(data or b'')
+    if not data.strip():
+        raise FileError('empty')
+    if data.startswith(_OLE):
+        raise FileError('xls')
+    if is_xlsx(data, filename):
+        return _read_xlsx(data, sheet, info)
+    return _read_csv(decode(data, info), info)
 
 
-def _read_csv(data):
-    text = data.decode('utf-8-sig') if isinstance(data, bytes) else data
+def decode(data, info=None):
+    """Return the text of CSV bytes: UTF-8 (with or without BOM), UTF-16
+    (with BOM, or without when every other byte is zero) or Windows-1252,
+    the encoding Excel uses in western Europe and India when told "CSV";
+    `info['encoding']` says which. Raise FileError for binary data."""
+    if info is None:
+        info = {}
+    head = data[:4096]
+    encoding = None
+    if data.startswith(b'\xef\xbb\xbf'):
+        encoding = 'utf-8-sig'
+    elif data.startswith(_UTF16_BOMS):
+        encoding = 'utf-16'
+    elif len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and not (
+            head[0::2].count(0)):
+        encoding = 'utf-16-le'
+    elif len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and not (
+            head[1::2].count(0)):
+        encoding = 'utf-16-be'
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            raise FileError('encoding') from None
+    else:
+        if b'\x00' in head:
+            raise FileError('binary')
+        for encoding in ['utf-8', 'cp1252']:
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise FileError('encoding')
+    # a few stray controls happen in hand-made files; many mean the bytes
+    # were never text
+    if len(_CONTROL.findall(text[:4096])) > max(2, len(text[:4096]) // 100):
+        raise FileError('binary')
+    info['encoding'] = {
+        'utf-8-sig': 'utf-8', 'utf-16-le': 'utf-16',
+        'utf-16-be': 'utf-16'}.get(encoding, encoding)
+    return text
+
+
+def _read_csv(text, info):
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=',;\t|')
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=''), dialect)
-    header = next(reader, [])
+    try:
+        header = next(reader, [])
+    except csv.Error:
+        raise FileError('binary') from None
+    if not any(h.strip() for h in header):
+        raise FileError('no_header')
 
     def rows():
-        for cells in reader:
-            if ''.join(cells).strip():
-                yield reader.line_num, cells
+        try:
+            for cells in reader:
+                if ''.join(cells).strip():
+                    yield reader.line_num, cells
+        except csv.Error:
+            # only a NUL in the middle of a file that began as text
+            raise FileError('binary') from None
     return header, rows()
 
 
-def _read_xlsx(data):
+def _read_xlsx(data, sheet, info):
+    import zipfile
     from openpyxl import load_workbook
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    sheet = workbook.worksheets[0]
-    iterator = sheet.iter_rows(values_only=True)
-    header = [_cell_text(c) for c in next(iterator, ())]
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise FileError('xlsx') from None
+    if 'xl/workbook.xml' not in names:
+        raise FileError('xlsx' if '[Content_Types].xml' in names else 'zip')
+    try:
+        workbook = load_workbook(
+            io.BytesIO(data), read_only=True, data_only=True)
+        info['sheets'] = workbook.sheetnames
+        if sheet:
+            if sheet not in workbook.sheetnames:
+                raise FileError('sheet', sheet=sheet,
+                    sheets=', '.join(workbook.sheetnames))
+            worksheet = workbook[sheet]
+        else:
+            worksheet = workbook.worksheets[0]
+        info['sheet'] = worksheet.title
+        iterator = worksheet.iter_rows(values_only=True)
+        header = [_cell_text(c) for c in next(iterator, ())]
+    except FileError:
+        raise
+    except Exception:
+        # openpyxl raises whatever its XML parser or zip reader met
+        raise FileError('xlsx') from None
+    if not any(h.strip() for h in header):
+        raise FileError('no_header')
 
     def rows():
-        for line, cells in enumerate(iterator, 2):
-            cells = [_cell_text(c) for c in cells]
-            if any(cells):
-                yield line, cells
-        workbook.close()
+        try:
+            for line, cells in enumerate(iterator, 2):
+                cells = [_cell_text(c) for c in cells]
+                if any(cells):
+                    yield line, cells
+        except Exception:
+            raise FileError('xlsx') from None
+        finally:
+            workbook.close()
     return header, rows()
 
 
@@ -308,11 +441,23 @@ class LeadFile:
         "The rejected rows as CSV: line, reason and the original cells"
         output = io.StringIO()
         writer = csv.writer(output)
-        writer.writerow(['line', 'reason', *self.header])
+        writer.writerow(['line', 'reason', *map(neutralise, self.header)])
         for rejection in sorted(self.rejections, key=lambda r: r.line):
-            writer.writerow(
-                [rejection.line, rejection.reason, *rejection.values])
+            writer.writerow([rejection.line,
+                    *map(neutralise, [rejection.reason, *rejection.values])])
         return output.getvalue().encode('utf-8')
+
+
+# what a spreadsheet reads as the start of a formula (OWASP, CSV injection)
+_FORMULA_START = ('=', '+', '-', '@', '\t', '\r')
+
+
+def neutralise(cell):
+    """Return cell as a spreadsheet shows it as text, never a formula: a
+    cell starting with = + - @ tab or carriage return gets a leading '"""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
 
 
 def contact_keys(values):
@@ -360,7 +505,7 @@ class ParseWorker:
     so the child stays about one chunk ahead."""
 
     def __init__(self, data, filename, targets, messages, chunk,
-            total_first=False):
+            total_first=False, skip=0):
         read, write = os.pipe()
         pid = os.fork()
         if not pid:
@@ -370,7 +515,7 @@ class ParseWorker:
                 os.close(read)
                 with os.fdopen(write, 'wb') as output:
                     _parse_into(output, data, filename, targets, messages,
-                        chunk, total_first)
+                        chunk, total_first, skip)
                 status = 0
             finally:
                 os._exit(status)
@@ -386,6 +531,8 @@ class ParseWorker:
             raise RuntimeError("the import parser stopped") from None
         if message[0] == 'error':
             raise RuntimeError(f"the import parser failed: {message[1]}")
+        if message[0] == 'file_error':
+            raise FileError(message[1], **message[2])
         return message
 
     def total(self):
@@ -395,6 +542,13 @@ class ParseWorker:
             assert message[0] == 'total'
             self._total = message[1]
         return self._total
+
+    def replayed(self):
+        """The repeats [(line, values, earlier line)] among the first `skip`
+        rows, which are read again only to know the file's contacts"""
+        message = self._receive()
+        assert message[0] == 'replayed'
+        return message[1]
 
     def chunks(self):
         while True:
@@ -417,7 +571,7 @@ class ParseWorker:
 
 
 def _parse_into(output, data, filename, targets, messages, chunk,
-        total_first):
+        total_first, skip=0):
     def send(message):
         pickle.dump(message, output, pickle.HIGHEST_PROTOCOL)
         output.flush()
@@ -431,6 +585,16 @@ def _parse_into(output, data, filename, targets, messages, chunk,
         rows = iter(rows)
         lead_file = LeadFile(header, targets, messages)
         total = 0
+        if skip:
+            repeats = []
+            for line, values in lead_file.parse(
+                    itertools.islice(rows, skip)):
+                earlier = lead_file.seen_before(line, values)
+                if earlier is not None:
+                    repeats.append((line, values, earlier))
+            lead_file.rejections = []
+            total += skip
+            send(('replayed', repeats))
         while True:
             part = list(itertools.islice(rows, chunk))
             if not part:
@@ -450,5 +614,7 @@ def _parse_into(output, data, filename, targets, messages, chunk,
         send(('end', total))
     except BrokenPipeError:
         raise
+    except FileError as exception:
+        send(('file_error', exception.key, exception.params))
     except Exception:
         send(('error', traceback.format_exc(limit=5)))

@@ -191,22 +191,22 @@ class LeadTag(ModelSQL):
 class Lead(DeactivableMixin, TraceDeletionMixin, ModelSQL, ModelView):
     __name__ = 'autolead.lead'
 
-    name = fields.Char("Name", required=True)
-    company_name = fields.Char("Company")
-    job_title = fields.Char("Job Title", loading='lazy')
-    email = fields.Char("Email")
-    phone = fields.Char("Phone")
+    name = fields.Char("Name", required=True, size=200)
+    company_name = fields.Char("Company", size=200)
+    job_title = fields.Char("Job Title", loading='lazy', size=200)
+    email = fields.Char("Email", size=254)
+    phone = fields.Char("Phone", size=40)
     source = fields.Selection(SOURCES, "Source", required=True, sort=False)
     medium = fields.Char(
-        "Medium", loading='lazy',
+        "Medium", loading='lazy', size=100,
         help="How the lead reached us, e.g. cpc, organic, social.")
     campaign_name = fields.Char(
-        "Captured Campaign", loading='lazy',
+        "Captured Campaign", loading='lazy', size=200,
         help="The campaign name the lead arrived with "
         "(a web form's utm_campaign, an imported column), as written.")
-    industry = fields.Char("Industry", loading='lazy')
+    industry = fields.Char("Industry", loading='lazy', size=100)
     territory = fields.Char(
-        "Territory", help="The region or location the lead belongs to.")
+        "Territory", size=100, help="The region or location the lead belongs to.")
     expected_value = fields.Numeric(
         "Expected Value", digits=(16, 2),
         domain=['OR',

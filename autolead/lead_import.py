@@ -1,5 +1,9 @@
 import datetime as dt
 import gc
+import json
+import os
+import socket
+import time
 
 from sql.aggregate import Max
 
@@ -10,13 +14,15 @@ from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.exceptions import UserError
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import (
     Transaction, check_access, without_check_access)
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
-from .importing import LeadFile, ParseWorker, Target, is_xlsx, read_table
+from .importing import (
+    FileError, LeadFile, ParseWorker, Rejection, Target, is_xlsx, read_table)
 
 DUPLICATES = [
     ('flag', "Flag"),
@@ -24,12 +30,20 @@ DUPLICATES = [
     ('update', "Update"),
     ]
 # rows per batch: big enough that the set-based dedup and the multi-row
-# insert dominate, small enough to show progress
-CHUNK = config.getint('autolead', 'import_chunk', default=5000)
+# insert dominate, small enough to show progress; 0: 1,000 rows on SQLite,
+# whose single writer makes desk writes wait for the batch, 5,000 elsewhere
+CHUNK = config.getint('autolead', 'import_chunk', default=0)
 # CSV files longer than this many bytes (about 5,000 rows) are read and
 # checked in a second process while this one stores the rows; -1: never
 PARALLEL_ABOVE = config.getint(
     'autolead', 'import_parallel_above', default=256 * 1024)
+# a batch is committed once its transaction has lasted this long (seconds):
+# SQLite has one writer, and a desk write waits for the import's commit
+COMMIT_EVERY = config.getfloat('autolead', 'import_commit_every', default=0.25)
+# a running job whose last committed batch is older than this (seconds) has
+# lost its process (another host's, or a worker that rolled back)
+HEARTBEAT_TIMEOUT = config.getint(
+    'autolead', 'import_heartbeat_timeout', default=120)
 # the leads whose create triggers run in one queued task
 TRIGGER_BATCH = config.getint(
     'autolead', 'import_trigger_batch', default=1000)
@@ -48,6 +62,41 @@ MESSAGE_KEYS = {
     'size': 'msg_import_size',
     'duplicate_in_file': 'msg_import_duplicate_in_file',
     }
+
+
+def _file_error(exception):
+    "The user's message for an importing.FileError"
+    return gettext(
+        f'autolead.msg_import_file_{exception.key}', **exception.params)
+
+
+def _chunk():
+    if CHUNK:
+        return CHUNK
+    return 1000 if backend.name == 'sqlite' else 5000
+
+
+def _this_process():
+    return f'{socket.gethostname()}:{os.getpid()}'
+
+
+def _process_alive(process):
+    """Whether the process host:pid still runs: True or False on this
+    host, None for another host's, of which only the heartbeat tells"""
+    host, _, pid = (process or '').rpartition(':')
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+class TakenOver(Exception):
+    "Another process resumed the job this one was importing"
 
 
 def _messages():
@@ -143,7 +192,12 @@ class Lead(metaclass=PoolMeta):
             ids = [ids]
         elif ids is None:
             # SQLite has no sequence: it holds one writer at a time, so the
-            # ids after the current maximum are ours for this statement
+            # ids after the current maximum are ours once this transaction
+            # is the writer. It becomes the writer at its first change, not
+            # at a read: a no-op change first, or another process may insert
+            # between the read of the maximum and the insert
+            cursor.execute(*table.update(
+                    [table.id], [table.id], where=table.id == -1))
             cursor.execute(*table.select(Max(table.id)))
             last, = cursor.fetchone()
             ids = list(range((last or 0) + 1, (last or 0) + 1 + count))
@@ -259,12 +313,26 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         'res.user', "Owner", required=True, readonly=True,
         ondelete='RESTRICT', help="Who the imported leads belong to.")
     mapping = fields.Text("Mapping", readonly=True)
+    sheet = fields.Char(
+        "Sheet", readonly=True, help="The sheet of the workbook imported.")
+    encoding = fields.Char(
+        "Encoding", readonly=True,
+        help="The text encoding the CSV file was read with.")
     state = fields.Selection([
             ('waiting', "Waiting"),
             ('running', "Running"),
+            ('interrupted', "Interrupted"),
             ('done', "Done"),
             ('failed', "Failed"),
             ], "State", readonly=True, required=True, sort=False)
+    heartbeat = fields.Timestamp(
+        "Last Batch", readonly=True,
+        help="When the import last committed a batch of rows.")
+    runner = fields.Char(
+        "Runner", readonly=True, help="The host and process importing.")
+    rejections_data = fields.Text(
+        "Rejections So Far", readonly=True,
+        help="The rows rejected by the committed batches, to resume with.")
     total = fields.Integer("Rows", readonly=True)
     processed = fields.Integer("Processed", readonly=True)
     progress = fields.Function(fields.Float("Progress"), 'get_progress')
@@ -289,7 +357,15 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             ('waiting', 'running'),
             ('running', 'done'),
             ('running', 'failed'),
+            ('running', 'interrupted'),
+            ('interrupted', 'running'),
             }
+        cls._buttons.update({
+                'resume': {
+                    'invisible': Eval('state') != 'interrupted',
+                    'depends': ['state'],
+                    },
+                })
 
     @classmethod
     def default_state(cls):
@@ -339,9 +415,45 @@ class ImportJob(Workflow, ModelSQL, ModelView):
                 cls.process([job])
 
     @classmethod
+    @ModelView.button
+    def resume(cls, jobs):
+        "Import the rest of interrupted jobs, from their last batch"
+        cls.check_interrupted()
+        jobs = cls.browse([j.id for j in jobs])
+        cls.run([j for j in jobs if j.state == 'interrupted'])
+
+    @classmethod
+    def check_interrupted(cls):
+        """Mark as interrupted the running jobs whose process is gone: dead
+        on this host, or on another host silent for longer than the
+        heartbeat timeout (a live process here may be slow, never lost)"""
+        now = dt.datetime.now()
+        timeout = dt.timedelta(seconds=HEARTBEAT_TIMEOUT)
+
+        def is_lost(job):
+            alive = _process_alive(job.runner)
+            if alive is None:
+                return ((job.heartbeat or job.write_date or job.create_date)
+                    < now - timeout)
+            return not alive
+        with without_check_access():
+            jobs = cls.search([('state', '=', 'running')])
+            lost = [j for j in jobs if is_lost(j)]
+            for job in lost:
+                cls.write([job], {
+                        'state': 'interrupted',
+                        'message': gettext(
+                            'autolead.msg_import_interrupted',
+                            processed=job.processed or 0,
+                            total=job.total or 0),
+                        })
+        return lost
+
+    @classmethod
     def process(cls, jobs, commit=None):
         """Import the files; a queued task commits after each batch so the
-        progress shows, unless the job is all or nothing"""
+        progress shows and an interrupted job resumes, unless the job is all
+        or nothing"""
         if commit is None:
             commit = bool(
                 Transaction().context.get('autolead_import_commit'))
@@ -349,24 +461,121 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             # a file of leads is not a lead per message: the rules hear of
             # the imported leads only when asked
             with Transaction().set_context(autolead_notify=job.notify):
-                job.import_file(commit=commit)
+                try:
+                    job.import_file(commit=commit)
+                except TakenOver:
+                    Transaction().rollback()
+                except FileError as exception:
+                    # a file that broke off after its first rows were read
+                    job._finish('failed', None, None, None,
+                        _file_error(exception))
+                except Exception:
+                    if commit:
+                        # the committed batches stay: the job can resume
+                        # once the cause is fixed, in whichever process
+                        Transaction().rollback()
+                        job._interrupt()
+                        Transaction().commit()
+                    raise
+
+    def _claim(self, resume):
+        """Take the job for this process, atomically: False when another
+        process runs it"""
+        table = self.__table__()
+        cursor = Transaction().connection.cursor()
+        values = {
+            'state': 'running', 'runner': _this_process(),
+            'heartbeat': dt.datetime.now(), 'message': None,
+            }
+        if not resume:
+            values.update({
+                    'processed': 0, 'rejections_data': None,
+                    'created': 0, 'updated': 0, 'flagged': 0,
+                    'skipped': 0, 'rejected': 0})
+        cursor.execute(*table.update(
+                [getattr(table, n) for n in values], list(values.values()),
+                where=(table.id == self.id) & (table.state != 'running')))
+        claimed = cursor.rowcount != 0
+        # the records read before the raw update are stale
+        Transaction().counter += 1
+        return claimed
+
+    def _interrupt(self):
+        "Mark the job this process runs as interrupted"
+        table = self.__table__()
+        cursor = Transaction().connection.cursor()
+        job = self.__class__(self.id)
+        cursor.execute(*table.update(
+                [table.state, table.message],
+                ['interrupted', gettext('autolead.msg_import_interrupted',
+                        processed=job.processed or 0,
+                        total=job.total or 0)],
+                where=(table.id == self.id)
+                & (table.runner == _this_process())
+                & (table.state == 'running')))
+
+    def _heartbeat(self, processed, counts, lead_file):
+        """Record the committed progress; raise TakenOver when another
+        process took the job meanwhile"""
+        table = self.__table__()
+        cursor = Transaction().connection.cursor()
+        values = {
+            'processed': processed, 'heartbeat': dt.datetime.now(),
+            'rejected': len(lead_file.errors),
+            'rejections_data': json.dumps(
+                [[r.line, r.reason, r.values, r.skipped]
+                    for r in lead_file.rejections]),
+            **counts,
+            }
+        cursor.execute(*table.update(
+                [getattr(table, n) for n in values], list(values.values()),
+                where=(table.id == self.id)
+                & (table.runner == _this_process())
+                & (table.state == 'running')))
+        if cursor.rowcount == 0:
+            raise TakenOver()
+
+    def _restore(self, lead_file, resume):
+        "The counts and rejections of the committed batches"
+        counts = dict.fromkeys(
+            ['created', 'updated', 'flagged', 'skipped'], 0)
+        if resume:
+            for name in counts:
+                counts[name] = getattr(self, name) or 0
+            lead_file.rejections = [Rejection(*r)
+                for r in json.loads(self.rejections_data or '[]')]
+        return counts
 
     def import_file(self, commit=False):
         pool = Pool()
         Lead = pool.get('autolead.lead')
         transaction = Transaction()
         owner = self.owner
-        self.__class__.write([self], {'state': 'running', 'processed': 0})
+        resume = self.state == 'interrupted' and bool(self.processed)
+        done = self.processed if resume else 0
+        if not self._claim(resume):
+            return
+        self = self.__class__(self.id)
+        if commit:
+            transaction.commit()
         data, file_name = self.file_data, self.file_name or ''
+        info = {}
+        try:
+            header, rows = read_table(data, file_name, self.sheet, info)
+        except FileError as exception:
+            self._finish('failed', None, None, None, _file_error(exception))
+            return
+        self.__class__.write([self], {
+                'sheet': info.get('sheet'),
+                'encoding': info.get('encoding'),
+                })
         if (not self.all_or_nothing and 0 <= PARALLEL_ABOVE < len(data)
                 and not is_xlsx(data, file_name)):
-            self._import_parallel(Lead, data, file_name, commit)
+            self._import_parallel(Lead, header, done, commit)
             return
-        header, rows = read_table(self.file_data, self.file_name or '')
         lead_file = LeadFile(header, Lead.import_targets(), _messages())
         rows = list(rows)
-        counts = dict.fromkeys(
-            ['created', 'updated', 'flagged', 'skipped'], 0)
+        counts = self._restore(lead_file, resume)
         if lead_file.missing:
             self._finish('failed', lead_file, counts, len(rows), gettext(
                     'autolead.msg_import_missing_columns',
@@ -389,33 +598,48 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             transaction.commit()
         deferred = []
         cells = dict(rows)
+        if done:
+            self._replay(lead_file, rows[:done], deferred)
+        batch_start = time.monotonic()
         with transaction.set_user(owner.id), check_access():
-            for start in range(0, len(rows), CHUNK):
-                chunk = rows[start:start + CHUNK]
+            size = _chunk()
+            for start in range(done, len(rows), size):
+                chunk = rows[start:start + size]
                 self._import_chunk(
                     Lead, lead_file, chunk, counts, deferred, cells)
-                if commit and not self.all_or_nothing:
-                    self.__class__.write([self], {
-                            'processed': start + len(chunk),
-                            **counts})
+                if commit and not self.all_or_nothing and (
+                        time.monotonic() - batch_start >= COMMIT_EVERY
+                        or start + size >= len(rows)):
+                    self._heartbeat(start + len(chunk), counts, lead_file)
                     transaction.commit()
+                    batch_start = time.monotonic()
             if deferred:
                 # rows repeating a contact of the file, created once the
                 # first row of the contact exists to be pointed at
                 self._import_rows(Lead, lead_file, deferred, counts, cells)
         self._finish('done', lead_file, counts, len(rows))
 
-    def _import_parallel(self, Lead, data, file_name, commit):
+    def _replay(self, lead_file, rows, deferred):
+        """Read again the rows the committed batches imported, to know the
+        contacts of the file they hold and the repeats still to create,
+        without rejecting them twice"""
+        kept = len(lead_file.rejections)
+        for line, values in lead_file.parse(rows):
+            earlier = lead_file.seen_before(line, values)
+            if earlier is not None and self.duplicates == 'flag':
+                deferred.append((line, values))
+        del lead_file.rejections[kept:]
+
+    def _import_parallel(self, Lead, header, done, commit):
         """import_file with the file read and checked by a ParseWorker:
         the same rows reach _import_rows in the same chunks, with the same
         rejections"""
         transaction = Transaction()
         owner = self.owner
-        header, _ = read_table(data, file_name)
+        data, file_name = self.file_data, self.file_name or ''
         targets, messages = Lead.import_targets(), _messages()
         lead_file = LeadFile(header, targets, messages)
-        counts = dict.fromkeys(
-            ['created', 'updated', 'flagged', 'skipped'], 0)
+        counts = self._restore(lead_file, bool(done))
         worker = None
         # an import makes millions of objects and few cycles: the cyclic
         # collector would walk the growing heap again and again (a fifth of
@@ -426,7 +650,7 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             if not lead_file.missing:
                 # the total comes first only when the progress is committed
                 worker = ParseWorker(data, file_name, targets, messages,
-                    CHUNK, total_first=commit)
+                    _chunk(), total_first=commit, skip=done)
             if worker is None:
                 total = sum(1 for _ in read_table(data, file_name)[1])
                 self._finish('failed', lead_file, counts, total, gettext(
@@ -440,9 +664,14 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             if commit:
                 transaction.commit()
             deferred = []
+            if done:
+                for line, values, earlier in worker.replayed():
+                    if self.duplicates == 'flag':
+                        deferred.append((line, values))
             cells = _LazyCells(data, file_name)
             duplicate_message = lead_file.messages['duplicate_in_file']
-            processed = 0
+            processed = done
+            batch_start = time.monotonic()
             with transaction.set_user(owner.id), check_access():
                 for good, repeats, rejections, size in worker.chunks():
                     for line, reason, row in rejections:
@@ -458,11 +687,14 @@ class ImportJob(Workflow, ModelSQL, ModelView):
                                 skipped=True)
                     self._import_rows(Lead, lead_file, good, counts, cells)
                     processed += size
-                    if commit:
-                        self.__class__.write([self], {
-                                'processed': processed,
-                                **counts})
+                    if commit and (
+                            time.monotonic() - batch_start >= COMMIT_EVERY):
+                        self._heartbeat(processed, counts, lead_file)
                         transaction.commit()
+                        batch_start = time.monotonic()
+                if commit:
+                    self._heartbeat(processed, counts, lead_file)
+                    transaction.commit()
                 if deferred:
                     self._import_rows(
                         Lead, lead_file, deferred, counts, cells)
@@ -477,12 +709,20 @@ class ImportJob(Workflow, ModelSQL, ModelView):
     def _finish(self, state, lead_file, counts, total, message=None):
         values = {
             'state': state,
-            'processed': total,
-            'total': total,
-            'rejected': len(lead_file.errors),
             'message': message,
-            **counts,
+            'runner': None,
+            'rejections_data': None,
             }
+        if lead_file is None:
+            # the file could not be read
+            self.__class__.write([self], values)
+            return
+        values.update({
+                'processed': total,
+                'total': total,
+                'rejected': len(lead_file.errors),
+                **counts,
+                })
         if lead_file.rejections:
             values['report'] = lead_file.report_csv()
             values['report_name'] = 'rejected-%s.csv' % (
@@ -595,6 +835,17 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         return good
 
 
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('autolead.lead.import.job|check_interrupted',
+                "Find Interrupted Lead Imports"))
+
+
 class _LazyCells:
     "The cells of each line of a file, read on the first look-up only"
 
@@ -616,6 +867,9 @@ class ImportStart(ModelView):
         help="A CSV or Excel (.xlsx) file with one lead per row and the "
         "column titles on the first row.")
     file_name = fields.Char("File Name")
+    sheet = fields.Char(
+        "Sheet", help="The sheet of an Excel workbook to import; "
+        "leave empty for the first one.")
     duplicates = fields.Selection(
         DUPLICATES, "Duplicates", required=True,
         help="What to do with a row whose contact already has a lead.")
@@ -638,6 +892,8 @@ class ImportStart(ModelView):
 class ImportPreview(ModelView):
     __name__ = 'autolead.lead.import.preview'
 
+    read_as = fields.Char("Read As", readonly=True,
+        help="The sheet of the workbook, or the text encoding of the file.")
     mapping = fields.Text("Mapping", readonly=True)
     total = fields.Integer("Rows", readonly=True)
     rejected = fields.Integer(
@@ -656,23 +912,48 @@ class Import(Wizard):
     preview = StateView('autolead.lead.import.preview',
         'autolead.lead_import_preview_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Back", 'start', 'tryton-back'),
             Button("Import", 'import_', 'tryton-launch', default=True),
             ])
     import_ = StateTransition()
     open_ = StateAction('autolead.act_lead_import_job_form')
 
+    def value_start(self, fields):
+        if getattr(self.start, 'file_data', None) is None:
+            return {}
+        # coming back from the preview: the file and choices stay
+        return {name: getattr(self.start, name, None) for name in [
+                'file_data', 'file_name', 'sheet', 'duplicates',
+                'all_or_nothing', 'notify']}
+
     def default_preview(self, fields):
         Lead = Pool().get('autolead.lead')
-        header, rows = read_table(self.start.file_data,
-            self.start.file_name or '')
-        lead_file = LeadFile(header, Lead.import_targets(), _messages())
-        if lead_file.missing:
-            raise UserError(gettext(
-                    'autolead.msg_import_missing_columns',
-                    columns=', '.join(lead_file.missing)))
-        total = sum(1 for _ in lead_file.parse(rows))
+        info = {}
+        try:
+            header, rows = read_table(self.start.file_data,
+                self.start.file_name or '', self.start.sheet or None, info)
+            lead_file = LeadFile(header, Lead.import_targets(), _messages())
+            if lead_file.missing:
+                raise UserError(gettext(
+                        'autolead.msg_import_missing_columns',
+                        columns=', '.join(lead_file.missing)))
+            total = sum(1 for _ in lead_file.parse(rows))
+        except FileError as exception:
+            raise UserError(_file_error(exception)) from None
         total += len(lead_file.rejections)
+        if 'sheet' in info:
+            if len(info['sheets']) > 1:
+                read_as = gettext('autolead.msg_import_read_sheet_of',
+                    sheet=info['sheet'], sheets=', '.join(
+                        f'"{s}"' for s in info['sheets']))
+            else:
+                read_as = gettext(
+                    'autolead.msg_import_read_sheet', sheet=info['sheet'])
+        else:
+            read_as = gettext('autolead.msg_import_read_encoding',
+                encoding=info.get('encoding', 'utf-8'))
         return {
+            'read_as': read_as,
             'mapping': '\n'.join(lead_file.describe()),
             'total': total,
             'rejected': len(lead_file.errors),
@@ -686,6 +967,7 @@ class Import(Wizard):
         job = Job(
             file_name=self.start.file_name,
             file_data=self.start.file_data,
+            sheet=self.start.sheet or None,
             duplicates=self.start.duplicates,
             all_or_nothing=self.start.all_or_nothing,
             notify=self.start.notify,

@@ -22,6 +22,9 @@ _NOT_WORD = re.compile(r'[^0-9a-z]+')
 # ten digits starting with 6-9; phonenumbers gives +91 and the ten digits
 _INDIAN_MOBILE = re.compile(r'(?:\+91|0)?([6-9][0-9]{9})')
 _SEPARATORS = str.maketrans('', '', ' -.')
+# what people put in a phone number besides digits; phonenumbers would read
+# letters as a keypad's (121abc: 121222), which turns a typo into a number
+_PHONE_CHARACTERS = re.compile(r'[0-9+\-.()/\s]+')
 
 
 class InvalidEmail(ValueError):
@@ -49,6 +52,8 @@ def normalize_phone(value, region=DEFAULT_REGION):
     "Return the E.164 form of a phone number or raise InvalidPhone"
     if not value or not value.strip():
         return None
+    if not _PHONE_CHARACTERS.fullmatch(value):
+        raise InvalidPhone(value)
     if region == 'IN':
         # parsing is most of the cost of an import: skip it for the form
         # nearly every row of an Indian file has

@@ -8,11 +8,12 @@ whatever the number of records. Writers of raw SQL on those tables call
 `rebuild()`.
 """
 from collections import defaultdict
+from decimal import Decimal
 
-from sql import Literal, Null, Union
+from sql import As, Literal, Null, Union
 from sql.aggregate import Max, Sum
 from sql.operators import Or
-from sql.conditionals import Coalesce
+from sql.conditionals import Case, Coalesce
 from sql.functions import Substring
 
 from trytond import backend
@@ -29,6 +30,11 @@ ACTIVITIES = [
     ('meetings', "Meetings"),
     ('deals', "Deals"),
     ]
+
+
+# up to this many records, Rollup.deltas reads their rows instead of
+# summing them in one query per rollup
+FEW = 100
 
 
 def day(field, column):
@@ -116,6 +122,51 @@ class Rollup(ModelSQL):
                 key = tuple(row[:len(cls._keys)])
                 measures = sums[key]
                 for i, value in enumerate(row[len(cls._keys):]):
+                    measures[i] += value or 0
+        return sums
+
+    @staticmethod
+    def deltas(rollups, name, ids):
+        """_delta of each of the rollups, in one query for a few records:
+        the columns every rollup sums are read side by side from the rows
+        of the records and summed here. A desk write of one lead touches
+        six rollups: two statements instead of twelve."""
+        ids = sorted(set(ids))
+        if len(rollups) < 2 or len(ids) > FEW:
+            return {R: R._delta(name, ids) for R in rollups}
+        table = Pool().get(name).__table__()
+        columns, layout = [], []
+        for R in rollups:
+            query = R._sources()[name][1](table)
+            wanted = {c.output_name: c.expression for c in query.columns
+                if isinstance(c, As)}
+            start = len(columns)
+            columns.extend(
+                wanted[n] for n in R._keys + R._measures)
+            counted = None
+            if query.where is not None:
+                counted = len(columns)
+                columns.append(
+                    Case((query.where, Literal(1)), else_=Literal(0)))
+            layout.append((R, start, counted))
+        sums = {R: defaultdict(lambda R=R: [0] * len(R._measures))
+            for R in rollups}
+        if not ids:
+            return sums
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(*columns, where=table.id.in_(ids)))
+        for row in cursor:
+            for R, start, counted in layout:
+                if counted is not None and not row[counted]:
+                    continue
+                end = start + len(R._keys)
+                measures = sums[R][tuple(row[start:end])]
+                for i, value in enumerate(
+                        row[end:end + len(R._measures)]):
+                    if isinstance(value, bytes):
+                        # SQLite hands a numeric out of an expression as
+                        # the text it stores, where SUM would convert it
+                        value = Decimal(value.decode())
                     measures[i] += value or 0
         return sums
 
@@ -397,8 +448,11 @@ class RollupSourceMixin:
         # in the same create (assignment rules), and by Lead.bulk_create
         super().on_modification(mode, records, field_names=field_names)
         if mode == 'create':
-            for R in cls._rollups():
-                R.add(cls.__name__, [r.id for r in records])
+            rollups = cls._rollups()
+            deltas = Rollup.deltas(
+                rollups, cls.__name__, [r.id for r in records])
+            for R in rollups:
+                R.apply(deltas[R])
 
     @classmethod
     def write(cls, *args):
@@ -407,17 +461,26 @@ class RollupSourceMixin:
         for records, values in zip(actions, actions):
             for R in cls._rollups(values):
                 changed[R].update(r.id for r in records)
-        before = {R: R._delta(cls.__name__, ids)
-            for R, ids in changed.items()}
+        # the rollups of the same records are read together
+        by_ids = defaultdict(list)
+        for R, ids in changed.items():
+            by_ids[tuple(sorted(ids))].append(R)
+        before = {}
+        for ids, rollups in by_ids.items():
+            before.update(Rollup.deltas(rollups, cls.__name__, ids))
         super().write(*args)
         # only the keys whose sums changed are written
-        for R, ids in changed.items():
-            R.apply(R._delta(cls.__name__, ids), before[R])
+        for ids, rollups in by_ids.items():
+            after = Rollup.deltas(rollups, cls.__name__, ids)
+            for R in rollups:
+                R.apply(after[R], before[R])
 
     @classmethod
     def delete(cls, records):
-        for R in cls._rollups():
-            R.subtract(cls.__name__, [r.id for r in records])
+        rollups = cls._rollups()
+        deltas = Rollup.deltas(rollups, cls.__name__, [r.id for r in records])
+        for R in rollups:
+            R.apply({}, deltas[R])
         super().delete(records)
 
 

@@ -158,6 +158,26 @@ class RollupTestCase(DatabaseTestCase):
         self.assertSameFigures(ravi, meera, head)
 
     @with_transaction()
+    def test_deltas_read_together(self):
+        "The sums of a few leads read in one query are each rollup's own"
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        from trytond.modules.autolead.rollup import Rollup
+        ravi, meera, head = self.setup_sales()
+        self.setup_activity(ravi, meera)
+        rollups = Rollup.rollups('autolead.lead')
+        ids = [l.id for l in Lead.search([])]
+        self.assertGreater(len(rollups), 2)
+        self.assertGreater(len(ids), 2)
+
+        def plain_sums(sums):
+            return {k: [plain(v) for v in m] for k, m in sums.items()}
+        together = Rollup.deltas(rollups, 'autolead.lead', ids)
+        for R in rollups:
+            self.assertEqual(plain_sums(together[R]),
+                plain_sums(R._delta('autolead.lead', ids)), R.__name__)
+
+    @with_transaction()
     def test_won_and_lost(self):
         "Leads moved along the pipeline, won and lost"
         pool = Pool()
