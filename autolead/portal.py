@@ -232,6 +232,14 @@ class Portal:
                     '/validate')):
             WebUser.validate_email([web_user])
 
+    def send_reset(self, web_users):
+        "Email web_users the link to choose a new password, on the portal"
+        WebUser = self.pool.get('web.user')
+        with Transaction().set_context(
+                autolead_portal_reset_url=self.absolute_url(
+                    '/reset/password')):
+            WebUser.reset_password(web_users)
+
     def form_token(self, form):
         "The token to put in the form: the session's or a one-time one"
         if self.web_user:
@@ -278,6 +286,10 @@ class Portal:
     def forbidden(self):
         return self.message('form_expired', status=HTTPStatus.FORBIDDEN,
             error=gettext('autolead.msg_portal_csrf'))
+
+    def too_many(self):
+        return self.message('too_many', status=HTTPStatus.TOO_MANY_REQUESTS,
+            error=gettext('autolead.msg_portal_rate_limit'))
 
     def not_found(self):
         return self.message('not_found', status=HTTPStatus.NOT_FOUND,
@@ -417,9 +429,7 @@ def _visitor_checks(portal, form_name):
             notice=gettext('autolead.msg_portal_enquiry_received'))
     limit = Configuration(1).capture_rate_limit or 10
     if not rate_limit.allow('capture', portal.request.remote_addr, limit):
-        return portal.message('too_many',
-            status=HTTPStatus.TOO_MANY_REQUESTS,
-            error=gettext('autolead.msg_portal_rate_limit'))
+        return portal.too_many()
 
 
 @portal_route('/contact', methods=('GET', 'POST'), readonly=False)
@@ -503,6 +513,8 @@ def signin(portal):
     email = request.form.get('email', '').strip()
     password = request.form.get('password', '')
     try:
+        if not rate_limit.allow('signin', request.remote_addr):
+            raise RateLimitException()
         web_user = WebUser.authenticate(email, password) if email else None
     except RateLimitException:
         return portal.render('signin.html', next=next_, form={'email': email},
@@ -524,8 +536,11 @@ def signin(portal):
 
 @portal_route('/signout', methods=('POST',))
 def signout(portal):
+    "End the session; the cookie is cleared only with the session it names"
     Session = portal.pool.get('web.user.session')
-    if portal.web_user and portal.check_csrf():
+    if portal.web_user and not portal.check_csrf():
+        return portal.forbidden()
+    if portal.session_key:
         Session.remove(portal.session_key)
     response = portal.redirect('/')
     return portal.clear_session(response)
@@ -539,13 +554,16 @@ def reset(portal):
         return portal.render('reset.html')
     if not portal.check_csrf('reset'):
         return portal.forbidden()
+    if not rate_limit.allow('reset', request.remote_addr):
+        return portal.too_many()
     email = request.form.get('email', '').strip().lower()
-    users = WebUser.search([('email', '=', email)], limit=1) if email else []
+    users = []
+    # the answer is the same whether the address has an account or not,
+    # and each address gets a few links an hour whoever asks for them
+    if email and rate_limit.allow('reset_address', email):
+        users = WebUser.search([('email', '=', email)], limit=1)
     if users:
-        with Transaction().set_context(
-                autolead_portal_reset_url=portal.absolute_url(
-                    '/reset/password')):
-            WebUser.reset_password(users)
+        portal.send_reset(users)
     return portal.message('check_inbox',
         notice=gettext('autolead.msg_portal_reset_sent'))
 
@@ -572,19 +590,23 @@ def set_password(portal):
         return portal.render('password.html', email=email, token=token)
     if not portal.check_csrf('password'):
         return portal.forbidden()
+    if not rate_limit.allow('reset_token', request.remote_addr):
+        return portal.too_many()
+    # the token first: whoever does not hold a valid one learns nothing
+    # about the address, not even from the password rules
+    user = WebUser.reset_password_user(email, token)
+    if not user:
+        return portal.message('link_expired', status=HTTPStatus.BAD_REQUEST,
+            error=gettext('autolead.msg_portal_reset_invalid'))
     password = request.form.get('password', '')
-    users = WebUser.search([('email', '=', email.lower())], limit=1)
     errors = _check_password(
-        portal, password, request.form.get('confirm', ''), users)
+        portal, password, request.form.get('confirm', ''), [user])
     if errors:
         return portal.render('password.html', email=email, token=token,
             errors=errors, status=HTTPStatus.BAD_REQUEST)
-    if not email or not token or not WebUser.set_password_token(
-            email, token, password):
-        return portal.message('link_expired', status=HTTPStatus.BAD_REQUEST,
-            error=gettext('autolead.msg_portal_reset_invalid'))
+    WebUser.set_password_token(email, token, password)
     # the link reached the address, which proves it is the customer's
-    WebUser.write(users, {'email_valid': True})
+    WebUser.write([user], {'email_valid': True})
     return portal.message('password_changed',
         notice=gettext('autolead.msg_portal_password_set'),
         sign_in_link=True)
@@ -615,6 +637,8 @@ def register(portal):
         return portal.render('register.html')
     if not portal.check_csrf('register'):
         return portal.forbidden()
+    if not rate_limit.allow('register', request.remote_addr):
+        return portal.too_many()
     form = request.form
     errors = portal.required(form, 'name', 'email', 'password')
     email = None
@@ -624,14 +648,22 @@ def register(portal):
         except InvalidEmail:
             errors.append(gettext(
                     'autolead.msg_portal_invalid_email', email=form['email']))
-    if not errors and WebUser.search([('email', '=', email)], limit=1):
-        errors.append(gettext('autolead.msg_portal_email_taken'))
     if not errors:
         errors = _check_password(
             portal, form['password'], form.get('confirm', ''))
     if errors:
         return portal.render('register.html', form=form, errors=errors,
             status=HTTPStatus.BAD_REQUEST)
+    registered = portal.message('check_inbox',
+        notice=gettext('autolead.msg_portal_registered'))
+    existing = WebUser.search([('email', '=', email)], limit=1)
+    if existing:
+        # answer as for a new account, in about the same time, and mail the
+        # owner of the address a link to choose a new password instead
+        WebUser.hash_password(form['password'])
+        if rate_limit.allow('reset_address', email):
+            portal.send_reset(existing)
+        return registered
     party, = Party.create([{
                 'name': form['name'].strip(),
                 'contact_mechanisms': [('create', [{
@@ -643,8 +675,7 @@ def register(portal):
                 'party': party.id,
                 }])
     portal.send_validation(web_user)
-    return portal.message('account_created',
-        notice=gettext('autolead.msg_portal_registered'))
+    return registered
 
 
 @portal_route('/profile', methods=('GET', 'POST'), uploads=True)

@@ -1,7 +1,15 @@
-from trytond.pool import PoolMeta
-from trytond.transaction import Transaction
+import datetime
+import hmac
+import time
+
+import trytond.config as config
+from trytond.exceptions import RateLimitException
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction, without_check_access
 
 from .email_check import SyntaxOnlyEmailMixin
+
+_DUMMY_HASH = []
 
 
 class User(SyntaxOnlyEmailMixin, metaclass=PoolMeta):
@@ -16,3 +24,79 @@ class User(SyntaxOnlyEmailMixin, metaclass=PoolMeta):
         if url is None:
             url = Transaction().context.get('autolead_portal_reset_url')
         return super().get_email_reset_password_url(url=url)
+
+    @classmethod
+    def _dummy_hash(cls):
+        "A hash of the current method, checked for addresses without one"
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(cls.hash_password('autolead-no-such-user'))
+        return _DUMMY_HASH[0]
+
+    @classmethod
+    def authenticate(cls, email, password):
+        """web_user's authenticate, in the same time whether the address has
+        an account or not: an unknown address (or one without a password)
+        costs the check of a dummy hash, so the time of the answer does not
+        tell which customers have an account"""
+        pool = Pool()
+        Attempt = pool.get('web.user.authenticate.attempt')
+        email = (email or '').lower()
+
+        count_ip = Attempt.count_ip()
+        if count_ip > config.getint(
+                'session', 'max_attempt_ip_network', default=300):
+            raise RateLimitException()
+        count = Attempt.count(email)
+        if count > config.getint('session', 'max_attempt', default=5):
+            Attempt.add(email)
+            raise RateLimitException()
+        Transaction().atexit(time.sleep, 2 ** count - 1)
+
+        users = cls.search([('email', '=', email)]) if email else []
+        user = users[0] if users else None
+        if user and user.password_hash:
+            valid, new_hash = cls.check_password(
+                password or '', user.password_hash)
+        else:
+            cls.check_password(password or '', cls._dummy_hash())
+            valid, new_hash = False, None
+        if valid:
+            if new_hash:
+                with Transaction().new_transaction(), without_check_access():
+                    cls.write([cls(user.id)], {'password_hash': new_hash})
+            Attempt.remove(email)
+            return user
+        Attempt.add(email)
+
+    @classmethod
+    def reset_password_user(cls, email, token):
+        "The user of email whose unexpired reset token is token, or None"
+        if not email or not token:
+            return None
+        users = cls.search([('email', '=', email.lower())])
+        now = datetime.datetime.now()
+        for user in users:
+            if (user.reset_password_token
+                    and hmac.compare_digest(
+                        user.reset_password_token, token)
+                    and user.reset_password_token_expire
+                    and user.reset_password_token_expire > now):
+                return user
+
+    @classmethod
+    def set_password_token(cls, email, token, password):
+        """Set the password of the user whose reset token is given.
+
+        Unlike web_user, a wrong token is not counted as a failed sign-in of
+        the address: anyone may post tokens for anyone's address, so that
+        would let them lock any customer out. The routes taking tokens limit
+        the attempts of each client instead."""
+        Attempt = Pool().get('web.user.authenticate.attempt')
+        user = cls.reset_password_user(email, token)
+        if not user:
+            return False
+        user.clear_reset_password_token()
+        user.password = password
+        user.save()
+        Attempt.remove(user.email)
+        return True

@@ -1,0 +1,323 @@
+"""The public endpoints under attack: what an anonymous visitor learns, how
+often they may try, and whom they can lock out."""
+import datetime
+import re
+import statistics
+import time
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
+
+from .mailbox import Mailbox
+from .route import DataRouteTestCase, clear_rate_limits, commit
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = 'Customer-Demo-7'
+ATTACKER = {'REMOTE_ADDR': '203.0.113.66'}
+CUSTOMER = {'REMOTE_ADDR': '198.51.100.7'}
+
+
+def forget_attempts():
+    "Forget the failed sign-ins web_user counted"
+    def forget():
+        Attempt = Pool().get('web.user.authenticate.attempt')
+        Attempt.delete(Attempt.search([]))
+    commit(forget)
+
+
+class PublicEndpointsTestCase(DataRouteTestCase):
+    "Test the public endpoints against enumeration, flooding and lock-out"
+    module = 'autolead'
+
+    @classmethod
+    def setUpData(cls):
+        pool = Pool()
+        Party = pool.get('party.party')
+        WebUser = pool.get('web.user')
+        Campaign = pool.get('autolead.campaign')
+        Configuration = pool.get('autolead.configuration')
+
+        for key, name in [('cara', "Cara Customer"), ('dan', "Dan Doe")]:
+            party, = Party.create([{'name': name}])
+            WebUser.create([{
+                        'email': f'{key}@public.example',
+                        'password': PASSWORD,
+                        'email_valid': True,
+                        'party': party.id,
+                        }])
+        Campaign.create([{
+                    'owner': 1,
+                    'title': "Spring Referral",
+                    'code': 'spring',
+                    'state': 'active',
+                    'visibility': 'public',
+                    }])
+        Configuration.write([Configuration(1)], {'portal_registration': True})
+
+    def setUp(self):
+        super().setUp()
+        self.mailbox = Mailbox.start()
+        self.addCleanup(self.mailbox.stop)
+        clear_rate_limits()
+        forget_attempts()
+        self.addCleanup(forget_attempts)
+        self.addCleanup(clear_rate_limits)
+        self.base = f'/{self.db_name}/portal'
+
+    def token(self, response):
+        match = TOKEN.search(response.get_data(as_text=True))
+        self.assertTrue(match, "the page has no CSRF token")
+        return match.group(1)
+
+    def post(self, client, path, data, environ=CUSTOMER):
+        "Post data to the portal form at path with a fresh form token"
+        page = client.get(self.base + path, environ_base=environ)
+        data = dict(data, csrf_token=self.token(page))
+        return client.post(self.base + path, data=data, environ_base=environ)
+
+    def sign_in(self, client, email, password=PASSWORD, environ=CUSTOMER):
+        return self.post(client, '/signin',
+            {'email': email, 'password': password}, environ)
+
+    def set_reset_token(self, email, token='a-valid-token'):
+        def write():
+            WebUser = Pool().get('web.user')
+            user, = WebUser.search([('email', '=', email)])
+            WebUser.write([user], {
+                    'reset_password_token': token,
+                    'reset_password_token_expire': (
+                        datetime.datetime.now()
+                        + datetime.timedelta(hours=1)),
+                    })
+        commit(write)
+        self.addCleanup(self.restore_password, email)
+        return token
+
+    def restore_password(self, email):
+        def write():
+            WebUser = Pool().get('web.user')
+            user, = WebUser.search([('email', '=', email)])
+            WebUser.write([user], {
+                    'password': PASSWORD,
+                    'reset_password_token': None,
+                    'reset_password_token_expire': None,
+                    })
+        commit(write)
+
+    def test_reset_password_tells_nothing_without_the_token(self):
+        "The new password form answers alike for known and unknown addresses"
+        client = self.client()
+        answers = {}
+        for email in ['cara@public.example', 'nobody@public.example']:
+            for password in [email, 'x', 'Long-Enough-Password-1']:
+                response = self.post(client, '/reset/password', {
+                        'email': email, 'token': 'guessed',
+                        'password': password, 'confirm': password})
+                answers.setdefault(password.replace(email, 'EMAIL'), set()
+                    ).add((response.status_code, response.get_data()))
+        for password, seen in answers.items():
+            with self.subTest(password=password):
+                self.assertEqual(len(seen), 1, seen)
+                (status, _), = seen
+                self.assertEqual(status, 400)
+
+    def test_reset_password_with_the_token(self):
+        "The holder of the link chooses a password the rules accept"
+        token = self.set_reset_token('cara@public.example')
+        client = self.client()
+        response = self.post(client, '/reset/password', {
+                'email': 'cara@public.example', 'token': token,
+                'password': 'cara@public.example',
+                'confirm': 'cara@public.example'})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('csrf_token', response.get_data(as_text=True))
+        response = self.post(client, '/reset/password', {
+                'email': 'cara@public.example', 'token': token,
+                'password': 'Brand-New-Secret-9',
+                'confirm': 'Brand-New-Secret-9'})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.sign_in(self.client(), 'cara@public.example',
+                'Brand-New-Secret-9').status_code, 303)
+        # the link works once
+        response = self.post(client, '/reset/password', {
+                'email': 'cara@public.example', 'token': token,
+                'password': 'Other-Secret-9', 'confirm': 'Other-Secret-9'})
+        self.assertEqual(response.status_code, 400)
+
+    def test_bad_reset_tokens_do_not_lock_the_customer_out(self):
+        "An attacker posting wrong tokens is stopped; the customer signs in"
+        attacker = self.client()
+        codes = [self.post(attacker, '/reset/password', {
+                    'email': 'dan@public.example', 'token': f'guess-{i}',
+                    'password': 'Whatever-123', 'confirm': 'Whatever-123'},
+                ATTACKER).status_code
+            for i in range(12)]
+        self.assertEqual(codes, [400] * 10 + [429] * 2)
+        self.assertEqual(
+            self.sign_in(self.client(), 'dan@public.example').status_code,
+            303)
+        # the limit is the attacker's, not the address's
+        token = self.set_reset_token('dan@public.example')
+        response = self.post(self.client(), '/reset/password', {
+                'email': 'dan@public.example', 'token': token,
+                'password': 'Brand-New-Secret-9',
+                'confirm': 'Brand-New-Secret-9'})
+        self.assertEqual(response.status_code, 200)
+
+    def test_reset_request_is_uniform_and_limited(self):
+        "Asking for a link answers alike; per client and per address limits"
+        client = self.client()
+        known = self.post(client, '/reset', {'email': 'cara@public.example'})
+        unknown = self.post(
+            client, '/reset', {'email': 'nobody@public.example'})
+        self.assertEqual(known.status_code, 200)
+        self.assertEqual(
+            (known.status_code, known.get_data()),
+            (unknown.status_code, unknown.get_data()))
+        codes = [self.post(client, '/reset',
+                {'email': f'someone{i}@public.example'}).status_code
+            for i in range(4)]
+        self.assertEqual(codes, [200, 200, 200, 429])
+
+        # many clients asking for one address do not flood its inbox
+        clear_rate_limits()
+        for i in range(5):
+            response = self.post(client, '/reset',
+                {'email': 'flood@public.example'},
+                {'REMOTE_ADDR': f'192.0.2.{i + 1}'})
+            self.assertEqual(response.get_data(), known.get_data())
+        with Transaction().start(DB_NAME, 0):
+            Hit = Pool().get('autolead.rate_limit.hit')
+            self.assertEqual(Hit.search_count([
+                        ('scope', '=', 'reset_address'),
+                        ('client', '=', 'flood@public.example'),
+                        ]), 3)
+
+    def test_registration_is_uniform(self):
+        "Registering a taken address answers as for a new one"
+        client = self.client()
+        data = {'name': "Eve", 'password': 'Correct-Horse-9',
+            'confirm': 'Correct-Horse-9'}
+        taken = self.post(client, '/register',
+            dict(data, email='cara@public.example'))
+        new = self.post(client, '/register',
+            dict(data, email='eve.new@public.example'))
+        self.assertEqual(taken.status_code, 200)
+        self.assertEqual(
+            (taken.status_code, taken.get_data()),
+            (new.status_code, new.get_data()))
+        with Transaction().start(DB_NAME, 0):
+            WebUser = Pool().get('web.user')
+            self.assertEqual(WebUser.search_count(
+                    [('email', '=', 'cara@public.example')]), 1)
+            cara, = WebUser.search([('email', '=', 'cara@public.example')])
+            self.assertEqual(cara.party.name, "Cara Customer")
+            # she is sent a link to choose a new password instead
+            self.assertTrue(cara.reset_password_token)
+        self.addCleanup(self.restore_password, 'cara@public.example')
+        # the owner of the taken address still signs in with her password
+        self.assertEqual(
+            self.sign_in(client, 'cara@public.example').status_code, 303)
+
+    def test_registration_rate_limit(self):
+        "One client registers a few accounts a minute"
+        client = self.client()
+        codes = [self.post(client, '/register', {
+                    'name': f"Bot {i}", 'email': f'bot{i}@public.example',
+                    'password': 'Correct-Horse-9',
+                    'confirm': 'Correct-Horse-9'}).status_code
+            for i in range(6)]
+        self.assertEqual(codes, [200] * 5 + [429])
+
+    def test_sign_in_rate_limit_per_client(self):
+        "One client tries a limited number of sign-ins a minute"
+        client = self.client()
+        codes = [self.sign_in(client, f'guess{i}@public.example',
+                'wrong', ATTACKER).status_code for i in range(21)]
+        self.assertEqual(codes, [401] * 20 + [429])
+        self.assertEqual(
+            self.sign_in(self.client(), 'cara@public.example').status_code,
+            303)
+
+    def test_sign_in_takes_as_long_for_unknown_addresses(self):
+        "The time of a failed sign-in does not tell whether the address exists"
+        with Transaction().start(DB_NAME, 0):
+            WebUser = Pool().get('web.user')
+            hash_ = WebUser.hash_password(PASSWORD)
+            hash_times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                WebUser.check_password('wrong', hash_)
+                hash_times.append(time.perf_counter() - start)
+        hash_time = statistics.median(hash_times)
+
+        client = self.client()
+        known, unknown = [], []
+        for i in range(15):
+            for email, times in [
+                    ('cara@public.example', known),
+                    (f'nobody{i}@public.example', unknown)]:
+                page = client.get(self.base + '/signin')
+                data = {'csrf_token': self.token(page), 'email': email,
+                    'password': 'wrong'}
+                start = time.perf_counter()
+                response = client.post(self.base + '/signin', data=data)
+                times.append(time.perf_counter() - start)
+                self.assertEqual(response.status_code, 401)
+            forget_attempts()
+            clear_rate_limits()
+        known, unknown = statistics.median(known), statistics.median(unknown)
+        self.assertGreater(unknown, 0.6 * hash_time,
+            (known, unknown, hash_time))
+        self.assertLess(abs(known - unknown), 0.6 * hash_time,
+            (known, unknown, hash_time))
+
+    def test_sign_out_ends_the_session_it_clears(self):
+        "Signing out never leaves a session alive behind a cleared cookie"
+        client = self.client()
+        self.assertEqual(
+            self.sign_in(client, 'cara@public.example').status_code, 303)
+        key = client.get_cookie('autolead_session', path=f'/{self.db_name}/')
+        tickets = self.base + '/tickets'
+
+        # without the form's token, the session and the cookie stay
+        response = client.post(self.base + '/signout')
+        self.assertEqual(response.status_code, 403)
+        self.assertNotIn('autolead_session=;',
+            response.headers.get('Set-Cookie', ''))
+        self.assertEqual(client.get(tickets).status_code, 200)
+
+        csrf = self.token(client.get(self.base + '/tickets/new'))
+        response = client.post(self.base + '/signout',
+            data={'csrf_token': csrf})
+        self.assertEqual(response.status_code, 303)
+        self.assertIn('autolead_session=;', response.headers['Set-Cookie'])
+        other = self.client()
+        other.set_cookie('autolead_session', key.value,
+            path=f'/{self.db_name}/')
+        self.assertEqual(other.get(tickets).status_code, 303)
+
+    def test_campaign_signup_and_like_rate_limits(self):
+        "A client signs up or likes a campaign a limited number of times"
+        client = self.client()
+        url = f'/{self.db_name}/autolead/campaign/spring'
+        codes = [client.post(url + '/signup', data={
+                    'name': f"Spam {i}", 'email': f'spam{i}@public.example',
+                    }, environ_base=ATTACKER).status_code
+            for i in range(11)]
+        self.assertEqual(codes, [200] * 10 + [429])
+        codes = [client.post(url + '/like', environ_base=ATTACKER
+                ).status_code for i in range(21)]
+        self.assertEqual(codes, [204] * 20 + [429])
+        # others still sign up
+        self.assertEqual(client.post(url + '/signup', data={
+                    'name': "Real Person", 'email': 'real@public.example',
+                    }, environ_base=CUSTOMER).status_code, 200)
+        with Transaction().start(DB_NAME, 0):
+            Lead = Pool().get('autolead.lead')
+            Campaign = Pool().get('autolead.campaign')
+            self.assertEqual(Lead.search_count(
+                    [('email', 'like', 'spam%@public.example')]), 10)
+            campaign, = Campaign.search([('code', '=', 'spring')])
+            self.assertEqual(campaign.likes, 20)
