@@ -29,6 +29,7 @@ from trytond.tools import timezone as tz
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from . import attachment as file_rules
 from . import capture, rate_limit
 from .normalize import InvalidEmail, normalize_email
 
@@ -43,16 +44,8 @@ FRAGMENTS = {'conversation.html', 'messages.html'}
 FORM_TOKEN_LIFETIME = datetime.timedelta(hours=2)
 MAX_FILES = 5
 PICTURE_SIZE = 1024 * 1024
-IMAGES = {'.png', '.jpg', '.jpeg', '.gif', '.webp'}
-TEXTS = {'.txt', '.csv', '.log'}
-ALLOWED = IMAGES | TEXTS | {'.pdf'}
-SIGNATURES = {
-    '.png': (b'\x89PNG\r\n\x1a\n',),
-    '.jpg': (b'\xff\xd8\xff',),
-    '.jpeg': (b'\xff\xd8\xff',),
-    '.gif': (b'GIF87a', b'GIF89a'),
-    '.pdf': (b'%PDF-',),
-    }
+# the types the download gives a content type; any other is a plain file
+TYPED = file_rules.IMAGES | file_rules.TEXTS | {'pdf'}
 SECURITY_HEADERS = {
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
@@ -88,34 +81,9 @@ def session_csrf(key):
         key.encode(), b'autolead-portal-csrf', hashlib.sha256).hexdigest()
 
 
-def human_size(size):
-    for unit in ['bytes', 'KB', 'MB']:
-        if size < 1024 or unit == 'MB':
-            return f'{size:.0f} {unit}' if unit == 'bytes' \
-                else f'{size:.1f} {unit}'
-        size /= 1024
-
-
-def check_file(name, data, allowed=ALLOWED, limit=None):
+def check_file(name, data, allowed=None, limit=None):
     "Return why the uploaded file is refused, or None"
-    limit = limit or upload_limit()
-    extension = os.path.splitext(name or '')[1].lower()
-    if len(data) > limit:
-        return gettext('autolead.msg_portal_upload_too_big',
-            name=name, size=human_size(limit))
-    valid = extension in allowed
-    if valid and extension in SIGNATURES:
-        valid = data.startswith(SIGNATURES[extension])
-    elif valid and extension == '.webp':
-        valid = data[:4] == b'RIFF' and data[8:12] == b'WEBP'
-    elif valid and extension in TEXTS:
-        try:
-            valid = b'\x00' not in data and bool(data.decode('utf-8') or 1)
-        except UnicodeDecodeError:
-            valid = False
-    if not valid:
-        return gettext('autolead.msg_portal_upload_type',
-            name=name, types=', '.join(sorted(e[1:] for e in allowed)))
+    return file_rules.refusal(name, data, allowed=allowed, limit=limit)
 
 
 class FormToken(ModelSQL):
@@ -312,16 +280,17 @@ class Portal:
             samesite='Lax', secure=self.request.is_secure)
         return response
 
-    def uploads(self, field='attachments', allowed=ALLOWED):
-        "The files of the form as (name, data) pairs and the refusals"
+    def uploads(self, field='attachments', allowed=None):
+        """The files of the form as (name, data) pairs and the refusals,
+        by the rules of the desk's attachments (allowed narrows them)"""
         files, errors = [], []
+        limit = min(file_rules.size_limit(), upload_limit())
         for upload in self.request.files.getlist(field):
             if not upload or not upload.filename:
                 continue
-            limit = upload_limit()
             data = upload.stream.read(limit + 1)
             name = os.path.basename(upload.filename.replace('\\', '/'))
-            reason = check_file(name, data, allowed)
+            reason = check_file(name, data, allowed, limit)
             if reason:
                 errors.append(reason)
             else:
@@ -705,11 +674,12 @@ def profile(portal):
         return portal.forbidden()
     form = request.form
     errors = portal.required(form, 'name')
-    pictures, refused = portal.uploads('picture', allowed=IMAGES)
+    pictures, refused = portal.uploads('picture', allowed=file_rules.IMAGES)
     errors += refused
     if pictures and len(pictures[0][1]) > PICTURE_SIZE:
         errors.append(gettext('autolead.msg_portal_upload_too_big',
-                name=pictures[0][0], size=human_size(PICTURE_SIZE)))
+                name=pictures[0][0],
+                size=file_rules.human_size(PICTURE_SIZE)))
     if not errors:
         phone = form.get('phone', '').strip()
         try:
@@ -747,9 +717,9 @@ def picture(portal):
         return portal.not_found()
     data = portal.web_user.avatar
     content_type = 'image/png'
-    for extension, signatures in SIGNATURES.items():
-        if data.startswith(signatures):
-            content_type = mimetypes.guess_type('x' + extension)[0]
+    for extension in file_rules.IMAGES:
+        if file_rules.looks_like(extension, data):
+            content_type = mimetypes.guess_type('x.' + extension)[0]
     response = Response(data, content_type=content_type)
     response.headers['Cache-Control'] = 'private, no-cache'
     return portal.secure(response)
@@ -919,7 +889,7 @@ def attachment(portal, attachment_id):
     if not ticket or not portal.ticket(ticket.id):
         return portal.not_found()
     content_type = (mimetypes.guess_type(record.name or '')[0]
-        if os.path.splitext(record.name or '')[1].lower() in ALLOWED
+        if file_rules.extension(record.name) in TYPED
         else None) or 'application/octet-stream'
     response = Response(record.data or b'', content_type=content_type)
     name = quote(record.name or 'file', safe='')

@@ -1,11 +1,15 @@
 """The public endpoints under attack: what an anonymous visitor learns, how
 often they may try, and whom they can lock out."""
+import base64
 import datetime
+import io
+import json
 import re
 import statistics
 import time
 
 from trytond.pool import Pool
+from trytond.protocols.jsonrpc import JSONDecoder, JSONEncoder
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
@@ -14,6 +18,8 @@ from .route import DataRouteTestCase, clear_rate_limits, commit
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = 'Customer-Demo-7'
+DESK_PASSWORD = 'Desk-Password-42'
+KEY = 'c' * 64
 ATTACKER = {'REMOTE_ADDR': '203.0.113.66'}
 CUSTOMER = {'REMOTE_ADDR': '198.51.100.7'}
 
@@ -54,6 +60,35 @@ class PublicEndpointsTestCase(DataRouteTestCase):
                     'visibility': 'public',
                     }])
         Configuration.write([Configuration(1)], {'portal_registration': True})
+
+        User = pool.get('res.user')
+        Group = pool.get('res.group')
+        ModelData = pool.get('ir.model.data')
+        Lead = pool.get('autolead.lead')
+        Application = pool.get('res.user.application')
+
+        def group(name):
+            return Group(ModelData.get_id('autolead', name))
+        users = {}
+        for login, name in [('rita', 'group_sales_rep'),
+                ('ravi', 'group_sales_rep'), ('hema', 'group_sales_head'),
+                ('alba', 'group_autolead_admin')]:
+            users[login], = User.create([{
+                        'name': login.title(), 'login': login,
+                        'password': DESK_PASSWORD,
+                        'groups': [('add', [group(name).id])],
+                        }])
+        Lead.create([{
+                    'name': "Ravi's Customer", 'email': 'taken@public.example',
+                    'phone': '+91 98450 55555', 'owner': users['ravi'].id,
+                    }, {
+                    'name': "Rita's Customer", 'email': 'own@public.example',
+                    'owner': users['rita'].id,
+                    }])
+        Application.create([{
+                    'key': KEY, 'user': users['rita'].id,
+                    'application': 'rest', 'state': 'validated',
+                    }])
 
     def setUp(self):
         super().setUp()
@@ -104,6 +139,29 @@ class PublicEndpointsTestCase(DataRouteTestCase):
                     'reset_password_token_expire': None,
                     })
         commit(write)
+
+    def desk(self, login):
+        "A function calling the desk's JSON-RPC as login, answers and errors"
+        client = self.client()
+        url = f'/{self.db_name}/rpc/'
+        headers = {}
+
+        def call(method, *params):
+            response = client.post(url, headers=headers, data=json.dumps({
+                        'id': 1, 'method': method, 'params': params,
+                        }, cls=JSONEncoder), content_type='application/json')
+            self.assertEqual(response.status_code, 200)
+            return json.loads(response.get_data(), object_hook=JSONDecoder())
+        user_id, session = call('common.db.login', login,
+            {'password': DESK_PASSWORD}, 'en')['result'][:2]
+        headers['Authorization'] = 'Session ' + base64.b64encode(
+            f'{login}:{user_id}:{session}'.encode()).decode()
+        return call
+
+    def lead_id(self, name):
+        with Transaction().start(DB_NAME, 0):
+            lead, = Pool().get('autolead.lead').search([('name', '=', name)])
+            return lead.id
 
     def test_reset_password_tells_nothing_without_the_token(self):
         "The new password form answers alike for known and unknown addresses"
@@ -321,3 +379,195 @@ class PublicEndpointsTestCase(DataRouteTestCase):
                     [('email', 'like', 'spam%@public.example')]), 10)
             campaign, = Campaign.search([('code', '=', 'spring')])
             self.assertEqual(campaign.likes, 20)
+
+    def test_duplicate_of_another_reps_lead_is_not_shown(self):
+        "A rep repeating another rep's contact learns only that it exists"
+        rita = self.desk('rita')
+        answer = rita('model.autolead.lead.create', [{
+                    'name': "Same Person", 'email': 'TAKEN@public.example',
+                    }], {})
+        lead_id, = answer['result']
+        original = self.lead_id("Ravi's Customer")
+        fields = ['lead_kind', 'duplicate_of', 'duplicate_of.rec_name',
+            'duplicate_notice']
+        row, = rita('model.autolead.lead.read', [lead_id], fields, {}
+            )['result']
+        self.assertEqual(row['lead_kind'], 'duplicate')
+        self.assertIsNone(row['duplicate_of'])
+        self.assertIsNone(row['duplicate_of.'])
+        self.assertIn('belongs to another representative',
+            row['duplicate_notice'])
+        self.assertNotIn(str(original), json.dumps(row))
+        self.assertNotIn("Ravi's Customer", json.dumps(row))
+
+        # her own original is shown as usual
+        answer = rita('model.autolead.lead.create', [{
+                    'name': "Own Again", 'email': 'own@public.example',
+                    }], {})
+        row, = rita('model.autolead.lead.read', answer['result'], fields,
+            {})['result']
+        self.assertEqual(row['duplicate_of'], self.lead_id("Rita's Customer"))
+        self.assertEqual(row['duplicate_of.']['rec_name'], "Rita's Customer")
+        self.assertIsNone(row['duplicate_notice'])
+
+        # the sales head sees which lead it repeats
+        row, = self.desk('hema')('model.autolead.lead.read', [lead_id],
+            fields, {})['result']
+        self.assertEqual(row['duplicate_of'], original)
+        self.assertIsNone(row['duplicate_notice'])
+
+    def test_import_skip_does_not_name_another_reps_lead(self):
+        "Skipping an import row tells a rep no id of another rep's lead"
+        rita = self.desk('rita')
+        data = ('Name,Email\nCopy Cat,taken@public.example\n'
+            'Own Copy,own@public.example\n').encode()
+        session, _, _ = rita('wizard.autolead.lead.import.create', {})['result']
+        start = {'file_data': data, 'file_name': 'leads.csv',
+            'duplicates': 'skip', 'all_or_nothing': False, 'notify': False}
+        answer = rita('wizard.autolead.lead.import.execute', session,
+            {'start': start}, 'preview', {})
+        self.assertNotIn('error', answer, answer.get('error'))
+        preview = answer['result']['view']['defaults']
+        answer = rita('wizard.autolead.lead.import.execute', session,
+            {'start': start, 'preview': preview}, 'import_', {})
+        self.assertNotIn('error', answer, answer.get('error'))
+        job, = rita('model.autolead.lead.import.job.search_read',
+            [('file_name', '=', 'leads.csv')], 0, None, None,
+            ['skipped', 'report'], {})['result']
+        self.assertEqual(job['skipped'], 2)
+        report = job['report'].decode()
+        original = self.lead_id("Ravi's Customer")
+        self.assertIn('belongs to another representative', report)
+        self.assertNotIn(f'#{original}', report)
+        own = self.lead_id("Rita's Customer")
+        self.assertIn(f'#{own}', report)
+
+    def test_desk_refuses_attachment_types_and_sizes(self):
+        "A rep cannot attach an executable, a disguised or an oversized file"
+        rita = self.desk('rita')
+        resource = 'autolead.lead,%s' % self.lead_id("Rita's Customer")
+
+        def attach(name, data):
+            return rita('model.ir.attachment.create', [{
+                        'name': name, 'data': data, 'resource': resource,
+                        }], {})
+        for name, data in [
+                ('setup.exe', b'MZ\x90\x00 program'),
+                ('invoice.pdf', b'MZ\x90\x00 program'),
+                ('notes.txt', b'\x00\x01binary'),
+                ('page.html', b'<script>alert(1)</script>')]:
+            with self.subTest(name=name):
+                answer = attach(name, data)
+                self.assertIn('error', answer)
+                self.assertIn('not an accepted file type',
+                    json.dumps(answer['error']))
+        answer = attach('quote.pdf', b'%PDF-1.4 quote')
+        self.assertNotIn('error', answer, answer.get('error'))
+        quote, = answer['result']
+        answer = attach('offer.docx', b'PK\x03\x04 word')
+        self.assertNotIn('error', answer, answer.get('error'))
+        # renaming does not slip an executable in
+        answer = rita('model.ir.attachment.write', [quote],
+            {'name': 'quote.exe'}, {})
+        self.assertIn('not an accepted file type', json.dumps(answer))
+
+        # only the administrator changes the rules
+        answer = rita('model.autolead.configuration.write', [1],
+            {'attachment_extensions': 'exe'}, {})
+        self.assertIn('error', answer)
+        alba = self.desk('alba')
+        answer = alba('model.autolead.configuration.write', [1],
+            {'attachment_extensions': 'pdf zip', 'attachment_size': 1}, {})
+        self.assertNotIn('error', answer, answer.get('error'))
+        self.addCleanup(self.default_attachment_rules)
+        self.assertNotIn('error', attach('bundle.zip', b'PK\x03\x04 zip'))
+        self.assertIn('error', attach('offer2.docx', b'PK\x03\x04 word'))
+        answer = attach('big.pdf', b'%PDF-1.4' + b'0' * (1024 * 1024))
+        self.assertIn('larger than 1.0 MB', json.dumps(answer['error']))
+        with Transaction().start(DB_NAME, 0):
+            Attachment = Pool().get('ir.attachment')
+            self.assertEqual(sorted(a.name for a in Attachment.search(
+                        [('resource', '=', resource)])),
+                ['bundle.zip', 'offer.docx', 'quote.pdf'])
+
+    def default_attachment_rules(self):
+        def write():
+            Configuration = Pool().get('autolead.configuration')
+            Configuration.write([Configuration(1)], {
+                    'attachment_extensions': Configuration.
+                    default_attachment_extensions(),
+                    'attachment_size': Configuration.default_attachment_size(),
+                    })
+        commit(write)
+
+    def test_portal_uploads_follow_the_attachment_rules(self):
+        "The portal takes what the administrator's rules take, no more"
+        client = self.client()
+        self.assertEqual(
+            self.sign_in(client, 'cara@public.example').status_code, 303)
+
+        def new_ticket(subject, name, data):
+            csrf = self.token(client.get(self.base + '/tickets/new'))
+            return client.post(self.base + '/tickets/new', data={
+                    'csrf_token': csrf, 'subject': subject,
+                    'attachments': [(io.BytesIO(data), name)]})
+        self.assertEqual(new_ticket("Word file", 'specs.docx',
+                b'PK\x03\x04 word').status_code, 303)
+        self.assertEqual(new_ticket("Program", 'setup.exe',
+                b'MZ\x90\x00').status_code, 400)
+
+        def pdf_only():
+            Configuration = Pool().get('autolead.configuration')
+            Configuration.write([Configuration(1)],
+                {'attachment_extensions': 'pdf'})
+        commit(pdf_only)
+        self.addCleanup(self.default_attachment_rules)
+        response = new_ticket("Word again", 'specs.docx', b'PK\x03\x04 w')
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('accepted: pdf', response.get_data(as_text=True))
+
+    def test_rest_search_refuses_malformed_parameters(self):
+        "The REST search answers 400 with a message, never 500"
+        client = self.client()
+        url = f'/{self.db_name}/rest/model/autolead.lead'
+        headers = {'Authorization': f'Bearer {KEY}'}
+
+        def encoded(value):
+            return base64.urlsafe_b64encode(
+                json.dumps(value).encode()).decode()
+        malformed = [
+            {'d': 'not base64!'},
+            {'d': base64.urlsafe_b64encode(b'\xff\xfe').decode()},
+            {'d': base64.urlsafe_b64encode(b'[not json').decode()},
+            {'d': encoded({'name': 'x'})},
+            {'d': encoded([['no_such_field', '=', 1]])},
+            {'d': encoded([['name', 'bogus', 1]])},
+            {'d': encoded([['name']])},
+            {'d': encoded([42])},
+            {'o': encoded([['name']])},
+            {'o': encoded([['no_such_field', 'ASC']])},
+            {'s': 'ten'},
+            {'p': '-1'},
+            {'f': 'no_such_field'},
+            ]
+        for query in malformed:
+            with self.subTest(query=query):
+                response = client.get(
+                    url, query_string=query, headers=headers)
+                self.assertEqual(response.status_code, 400, response.data)
+                self.assertIn('parameter of the request is malformed',
+                    response.json['message'])
+        response = client.get(url, headers=dict(headers, Range='records=x-'))
+        self.assertEqual(response.status_code, 400)
+        response = client.get(f'/{self.db_name}/rest/model/no.such.model',
+            headers=headers)
+        self.assertEqual(response.status_code, 404)
+        # well-formed searches still work, and a key is still needed
+        response = client.get(url, headers=headers, query_string={
+                'd': encoded([['name', '=', "Rita's Customer"]]),
+                'o': encoded([['name', 'ASC']]), 's': '5', 'f': 'name'})
+        self.assertEqual(response.status_code, 200, response.data)
+        self.assertEqual([r['name'] for r in response.json],
+            ["Rita's Customer"])
+        self.assertEqual(client.get(url, query_string={'d': 'x'}
+                ).status_code, 401)
