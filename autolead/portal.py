@@ -37,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / 'portal' / 'templates'
 STATIC = HERE / 'portal' / 'static'
 SESSION_COOKIE = 'autolead_session'
+DEVICE_COOKIE = 'autolead_device'
+DEVICE_LIFETIME = datetime.timedelta(days=365)
 CSRF_FIELD = 'csrf_token'
 PAGE_SIZE = 20
 # the parts of the ticket page htmx swaps in
@@ -481,10 +483,13 @@ def signin(portal):
         return portal.forbidden()
     email = request.form.get('email', '').strip()
     password = request.form.get('password', '')
+    device = request.cookies.get(DEVICE_COOKIE)
     try:
         if not rate_limit.allow('signin', request.remote_addr):
             raise RateLimitException()
-        web_user = WebUser.authenticate(email, password) if email else None
+        with Transaction().set_context(autolead_device=device):
+            web_user = (WebUser.authenticate(email, password)
+                if email else None)
     except RateLimitException:
         return portal.render('signin.html', next=next_, form={'email': email},
             status=HTTPStatus.TOO_MANY_REQUESTS,
@@ -500,6 +505,13 @@ def signin(portal):
             error=gettext('autolead.msg_portal_email_not_valid'))
     response = _redirect(_safe_next(portal, next_), code=HTTPStatus.SEE_OTHER)
     portal.set_session(response, web_user.new_session())
+    if not web_user.valid_device(device):
+        # failed sign-ins of others are not counted against this browser
+        response.set_cookie(
+            DEVICE_COOKIE, web_user.device_token(), httponly=True,
+            samesite='Lax', path=f'/{portal.database}/portal/',
+            secure=request.is_secure,
+            max_age=int(DEVICE_LIFETIME.total_seconds()))
     return portal.secure(response)
 
 

@@ -1,5 +1,7 @@
 import datetime
+import hashlib
 import hmac
+import secrets
 import time
 
 import trytond.config as config
@@ -32,12 +34,33 @@ class User(SyntaxOnlyEmailMixin, metaclass=PoolMeta):
             _DUMMY_HASH.append(cls.hash_password('autolead-no-such-user'))
         return _DUMMY_HASH[0]
 
+    def device_token(self, nonce=None):
+        """A token for the browser this user signed in with, valid until the
+        password changes"""
+        nonce = nonce or secrets.token_urlsafe(16)
+        mac = hmac.new((self.password_hash or '').encode(),
+            f'autolead-device:{self.email}:{nonce}'.encode(),
+            hashlib.sha256).hexdigest()
+        return f'{nonce}.{mac}'
+
+    def valid_device(self, token):
+        nonce = (token or '').partition('.')[0]
+        return bool(nonce and self.password_hash) and hmac.compare_digest(
+            self.device_token(nonce), token)
+
     @classmethod
     def authenticate(cls, email, password):
-        """web_user's authenticate, in the same time whether the address has
-        an account or not: an unknown address (or one without a password)
-        costs the check of a dummy hash, so the time of the answer does not
-        tell which customers have an account"""
+        """web_user's authenticate, with two changes.
+
+        It takes the same time whether the address has an account or not:
+        an unknown address (or one without a password) costs the check of a
+        dummy hash, so the time of the answer does not tell which customers
+        have an account.
+
+        Like res.user's device cookies, the failures are counted by address
+        and by the browser's device token (the context's autolead_device)
+        when it is valid for the address: wrong passwords posted by others
+        do not lock out a customer on a browser she signed in with before."""
         pool = Pool()
         Attempt = pool.get('web.user.authenticate.attempt')
         email = (email or '').lower()
@@ -46,14 +69,17 @@ class User(SyntaxOnlyEmailMixin, metaclass=PoolMeta):
         if count_ip > config.getint(
                 'session', 'max_attempt_ip_network', default=300):
             raise RateLimitException()
-        count = Attempt.count(email)
+        users = cls.search([('email', '=', email)]) if email else []
+        user = users[0] if users else None
+        device = Transaction().context.get('autolead_device') or None
+        if device and not (user and user.valid_device(device)):
+            device = None
+        count = Attempt.count(email, device)
         if count > config.getint('session', 'max_attempt', default=5):
-            Attempt.add(email)
+            Attempt.add(email, device)
             raise RateLimitException()
         Transaction().atexit(time.sleep, 2 ** count - 1)
 
-        users = cls.search([('email', '=', email)]) if email else []
-        user = users[0] if users else None
         if user and user.password_hash:
             valid, new_hash = cls.check_password(
                 password or '', user.password_hash)
@@ -64,9 +90,9 @@ class User(SyntaxOnlyEmailMixin, metaclass=PoolMeta):
             if new_hash:
                 with Transaction().new_transaction(), without_check_access():
                     cls.write([cls(user.id)], {'password_hash': new_hash})
-            Attempt.remove(email)
+            Attempt.remove(email, device)
             return user
-        Attempt.add(email)
+        Attempt.add(email, device)
 
     @classmethod
     def reset_password_user(cls, email, token):

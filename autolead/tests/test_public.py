@@ -7,7 +7,9 @@ import json
 import re
 import statistics
 import time
+from unittest.mock import patch
 
+import trytond.config as config
 from trytond.pool import Pool
 from trytond.protocols.jsonrpc import JSONDecoder, JSONEncoder
 from trytond.tests.test_tryton import DB_NAME
@@ -287,6 +289,40 @@ class PublicEndpointsTestCase(DataRouteTestCase):
                     'confirm': 'Correct-Horse-9'}).status_code
             for i in range(6)]
         self.assertEqual(codes, [200] * 5 + [429])
+
+    def test_wrong_passwords_do_not_lock_out_a_known_browser(self):
+        "Others' wrong passwords lock the address out of new browsers only"
+        getint = config.getint
+
+        def max_one_attempt(section, option, default=None):
+            if (section, option) == ('session', 'max_attempt'):
+                return 1
+            return getint(section, option, default=default)
+        limit = patch.object(config, 'getint', max_one_attempt)
+        limit.start()
+        self.addCleanup(limit.stop)
+        path = f'/{self.db_name}/'
+        customer = self.client()
+        self.assertEqual(
+            self.sign_in(customer, 'dan@public.example').status_code, 303)
+        customer.delete_cookie('autolead_session', path=path)
+
+        attacker = self.client()
+        codes = [self.sign_in(attacker, 'dan@public.example',
+                f'guess{i}', ATTACKER).status_code for i in range(3)]
+        self.assertEqual(codes, [401, 401, 429])
+        # a forged device token is no way round the limit
+        attacker.set_cookie('autolead_device', 'x.' + 'f' * 64,
+            path=path + 'portal/')
+        self.assertEqual(self.sign_in(attacker, 'dan@public.example',
+                PASSWORD, ATTACKER).status_code, 429)
+        # web_user's rule holds for a browser never signed in with...
+        self.assertEqual(
+            self.sign_in(self.client(), 'dan@public.example').status_code,
+            429)
+        # ...but not for the customer's own browser
+        self.assertEqual(
+            self.sign_in(customer, 'dan@public.example').status_code, 303)
 
     def test_sign_in_rate_limit_per_client(self):
         "One client tries a limited number of sign-ins a minute"
