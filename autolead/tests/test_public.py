@@ -74,6 +74,7 @@ class PublicEndpointsTestCase(DataRouteTestCase):
         users = {}
         for login, name in [('rita', 'group_sales_rep'),
                 ('ravi', 'group_sales_rep'), ('hema', 'group_sales_head'),
+                ('lena', 'group_support_lead'),
                 ('alba', 'group_autolead_admin')]:
             users[login], = User.create([{
                         'name': login.title(), 'login': login,
@@ -507,10 +508,24 @@ class PublicEndpointsTestCase(DataRouteTestCase):
             {'name': 'quote.exe'}, {})
         self.assertIn('not an accepted file type', json.dumps(answer))
 
-        # only the administrator changes the rules
+        # only the administrator changes the rules, not even the support
+        # lead who writes the other helpdesk settings
         answer = rita('model.autolead.configuration.write', [1],
             {'attachment_extensions': 'exe'}, {})
         self.assertIn('error', answer)
+        lena = self.desk('lena')
+        answer = lena('model.autolead.configuration.write', [1],
+            {'at_risk_hours': 4}, {})
+        self.assertNotIn('error', answer, answer.get('error'))
+        for values in [{'attachment_extensions': 'exe'},
+                {'attachment_size': 500}]:
+            answer = lena('model.autolead.configuration.write', [1],
+                values, {})
+            self.assertIn('error', answer)
+        with Transaction().start(DB_NAME, 0):
+            configuration = Pool().get('autolead.configuration')(1)
+            self.assertNotIn('exe', configuration.attachment_extensions)
+            self.assertEqual(configuration.attachment_size, 5)
         alba = self.desk('alba')
         answer = alba('model.autolead.configuration.write', [1],
             {'attachment_extensions': 'pdf zip', 'attachment_size': 1}, {})
