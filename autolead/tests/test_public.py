@@ -458,7 +458,8 @@ class PublicEndpointsTestCase(DataRouteTestCase):
         rita = self.desk('rita')
         data = ('Name,Email\nCopy Cat,taken@public.example\n'
             'Own Copy,own@public.example\n').encode()
-        session, _, _ = rita('wizard.autolead.lead.import.create', {})['result']
+        session, _, _ = rita(
+            'wizard.autolead.lead.import.create', {})['result']
         start = {'file_data': data, 'file_name': 'leads.csv',
             'duplicates': 'skip', 'all_or_nothing': False, 'notify': False}
         answer = rita('wizard.autolead.lead.import.execute', session,
