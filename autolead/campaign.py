@@ -18,6 +18,7 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wsgi import app
 
+from . import rate_limit
 from .normalize import InvalidEmail, normalize_email
 
 HONEYPOT = 'website'
@@ -540,6 +541,9 @@ def campaign_signup(request, pool, code):
     if form.get(HONEYPOT):
         # Bots fill every field; answer as usual so they learn nothing
         return _cors(_page(thanks), campaign)
+    if not rate_limit.allow('campaign_signup', request.remote_addr):
+        return _cors(_page(gettext('autolead.msg_campaign_rate_limit'),
+                HTTPStatus.TOO_MANY_REQUESTS), campaign)
     name = (form.get('name') or '').strip()
     email = (form.get('email') or '').strip()
     try:
@@ -574,5 +578,10 @@ def campaign_like(request, pool, code):
     campaign = _widget_campaign(pool, code)
     if not campaign:
         return Response('', status=HTTPStatus.NOT_FOUND)
+    if not rate_limit.allow('campaign_like', request.remote_addr):
+        return _cors(Response(
+                gettext('autolead.msg_campaign_rate_limit'),
+                status=HTTPStatus.TOO_MANY_REQUESTS,
+                content_type='text/plain; charset=utf-8'), campaign)
     Campaign.record_like([campaign])
     return _cors(Response(status=HTTPStatus.NO_CONTENT), campaign)

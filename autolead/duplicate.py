@@ -11,7 +11,8 @@ from trytond.exceptions import UserError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import (
+    Transaction, check_access, without_check_access)
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .importing import contact_keys
@@ -77,6 +78,10 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
         help="Set on creation from the contact data: new, re-engaged (came "
         "back after the first lead closed or aged), duplicate (first lead "
         "still open) or junk (no usable contact).")
+    duplicate_notice = fields.Function(fields.Char(
+            "Duplicate Notice",
+            help="Tells that the contact already has a lead the user may "
+            "not see."), 'get_duplicate_notice')
 
     @classmethod
     def __setup__(cls):
@@ -89,6 +94,64 @@ class Lead(DeactivableMixin, metaclass=PoolMeta):
     @classmethod
     def default_lead_kind(cls):
         return 'new'
+
+    @classmethod
+    def get_duplicate_notice(cls, leads, name):
+        if not Transaction().user:
+            return {l.id: None for l in leads}
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        originals = {}
+        for sub_leads in grouped_slice(leads, KEYS_PER_QUERY):
+            cursor.execute(*table.select(table.id, table.duplicate_of,
+                    where=table.id.in_([l.id for l in sub_leads])))
+            originals.update(cursor)
+        # getters run without access checks: the user's rules decide here
+        with check_access():
+            hidden = cls.hidden_originals(originals.values())
+        notice = gettext('autolead.msg_lead_duplicate_elsewhere')
+        return {l.id: notice if originals.get(l.id) in hidden else None
+            for l in leads}
+
+    @classmethod
+    def hidden_originals(cls, ids):
+        """The ids among ids of the leads the user may not read: that they
+        exist is all a representative learns, not which they are"""
+        ids = {i for i in ids if i is not None}
+        if not ids or not Transaction().check_access:
+            return set()
+        with Transaction().set_context(active_test=False):
+            readable = {l.id for l in cls.search([('id', 'in', list(ids))])}
+        return ids - readable
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        names = {f.split('.', 1)[0].split(':', 1)[0] for f in fields_names}
+        if 'duplicate_of' not in names or not Transaction().check_access:
+            return super().read(ids, fields_names)
+        with without_check_access():
+            originals = {r['id']: r['duplicate_of']
+                for r in super().read(ids, ['duplicate_of'])}
+        hidden = cls.hidden_originals(originals.values())
+        if not hidden:
+            return super().read(ids, fields_names)
+        related = [f for f in fields_names if f.startswith('duplicate_of.')]
+        rows = super().read(
+            ids, [f for f in fields_names if f not in related])
+        shown = [i for i in ids if originals.get(i) not in hidden]
+        targets = {}
+        if related and shown:
+            targets = {r['id']: r['duplicate_of.']
+                for r in super().read(shown, related)}
+        for row in rows:
+            if originals.get(row['id']) in hidden:
+                if 'duplicate_of' in row:
+                    row['duplicate_of'] = None
+                if related:
+                    row['duplicate_of.'] = None
+            elif related:
+                row['duplicate_of.'] = targets.get(row['id'])
+        return rows
 
     @classmethod
     def _before_create(cls, vlist):

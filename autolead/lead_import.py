@@ -755,6 +755,7 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             originals = Lead.find_originals(vlist)
         to_create, to_update = [], []
         aged = Lead._aged()
+        hidden = Lead.hidden_originals(o.id for o in originals if o)
         for (line, values), original in zip(good, originals):
             if original is None:
                 values['duplicate_of'] = None
@@ -763,6 +764,8 @@ class ImportJob(Workflow, ModelSQL, ModelView):
             elif self.duplicates == 'skip':
                 counts['skipped'] += 1
                 lead_file.reject(line, gettext(
+                        'autolead.msg_import_skipped_elsewhere')
+                    if original.id in hidden else gettext(
                         'autolead.msg_import_skipped',
                         lead=original.id),
                     self._cells(lead_file, cells, line), skipped=True)

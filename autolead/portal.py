@@ -29,6 +29,7 @@ from trytond.tools import timezone as tz
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from . import attachment as file_rules
 from . import capture, rate_limit
 from .normalize import InvalidEmail, normalize_email
 
@@ -36,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / 'portal' / 'templates'
 STATIC = HERE / 'portal' / 'static'
 SESSION_COOKIE = 'autolead_session'
+DEVICE_COOKIE = 'autolead_device'
+DEVICE_LIFETIME = datetime.timedelta(days=365)
 CSRF_FIELD = 'csrf_token'
 PAGE_SIZE = 20
 # the parts of the ticket page htmx swaps in
@@ -43,16 +46,8 @@ FRAGMENTS = {'conversation.html', 'messages.html'}
 FORM_TOKEN_LIFETIME = datetime.timedelta(hours=2)
 MAX_FILES = 5
 PICTURE_SIZE = 1024 * 1024
-IMAGES = {'.png', '.jpg', '.jpeg', '.gif', '.webp'}
-TEXTS = {'.txt', '.csv', '.log'}
-ALLOWED = IMAGES | TEXTS | {'.pdf'}
-SIGNATURES = {
-    '.png': (b'\x89PNG\r\n\x1a\n',),
-    '.jpg': (b'\xff\xd8\xff',),
-    '.jpeg': (b'\xff\xd8\xff',),
-    '.gif': (b'GIF87a', b'GIF89a'),
-    '.pdf': (b'%PDF-',),
-    }
+# the types the download gives a content type; any other is a plain file
+TYPED = file_rules.IMAGES | file_rules.TEXTS | {'pdf'}
 SECURITY_HEADERS = {
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
@@ -88,34 +83,9 @@ def session_csrf(key):
         key.encode(), b'autolead-portal-csrf', hashlib.sha256).hexdigest()
 
 
-def human_size(size):
-    for unit in ['bytes', 'KB', 'MB']:
-        if size < 1024 or unit == 'MB':
-            return f'{size:.0f} {unit}' if unit == 'bytes' \
-                else f'{size:.1f} {unit}'
-        size /= 1024
-
-
-def check_file(name, data, allowed=ALLOWED, limit=None):
+def check_file(name, data, allowed=None, limit=None):
     "Return why the uploaded file is refused, or None"
-    limit = limit or upload_limit()
-    extension = os.path.splitext(name or '')[1].lower()
-    if len(data) > limit:
-        return gettext('autolead.msg_portal_upload_too_big',
-            name=name, size=human_size(limit))
-    valid = extension in allowed
-    if valid and extension in SIGNATURES:
-        valid = data.startswith(SIGNATURES[extension])
-    elif valid and extension == '.webp':
-        valid = data[:4] == b'RIFF' and data[8:12] == b'WEBP'
-    elif valid and extension in TEXTS:
-        try:
-            valid = b'\x00' not in data and bool(data.decode('utf-8') or 1)
-        except UnicodeDecodeError:
-            valid = False
-    if not valid:
-        return gettext('autolead.msg_portal_upload_type',
-            name=name, types=', '.join(sorted(e[1:] for e in allowed)))
+    return file_rules.refusal(name, data, allowed=allowed, limit=limit)
 
 
 class FormToken(ModelSQL):
@@ -232,6 +202,14 @@ class Portal:
                     '/validate')):
             WebUser.validate_email([web_user])
 
+    def send_reset(self, web_users):
+        "Email web_users the link to choose a new password, on the portal"
+        WebUser = self.pool.get('web.user')
+        with Transaction().set_context(
+                autolead_portal_reset_url=self.absolute_url(
+                    '/reset/password')):
+            WebUser.reset_password(web_users)
+
     def form_token(self, form):
         "The token to put in the form: the session's or a one-time one"
         if self.web_user:
@@ -279,6 +257,10 @@ class Portal:
         return self.message('form_expired', status=HTTPStatus.FORBIDDEN,
             error=gettext('autolead.msg_portal_csrf'))
 
+    def too_many(self):
+        return self.message('too_many', status=HTTPStatus.TOO_MANY_REQUESTS,
+            error=gettext('autolead.msg_portal_rate_limit'))
+
     def not_found(self):
         return self.message('not_found', status=HTTPStatus.NOT_FOUND,
             error=gettext('autolead.msg_portal_not_found'))
@@ -300,16 +282,17 @@ class Portal:
             samesite='Lax', secure=self.request.is_secure)
         return response
 
-    def uploads(self, field='attachments', allowed=ALLOWED):
-        "The files of the form as (name, data) pairs and the refusals"
+    def uploads(self, field='attachments', allowed=None):
+        """The files of the form as (name, data) pairs and the refusals,
+        by the rules of the desk's attachments (allowed narrows them)"""
         files, errors = [], []
+        limit = min(file_rules.size_limit(), upload_limit())
         for upload in self.request.files.getlist(field):
             if not upload or not upload.filename:
                 continue
-            limit = upload_limit()
             data = upload.stream.read(limit + 1)
             name = os.path.basename(upload.filename.replace('\\', '/'))
-            reason = check_file(name, data, allowed)
+            reason = check_file(name, data, allowed, limit)
             if reason:
                 errors.append(reason)
             else:
@@ -417,9 +400,7 @@ def _visitor_checks(portal, form_name):
             notice=gettext('autolead.msg_portal_enquiry_received'))
     limit = Configuration(1).capture_rate_limit or 10
     if not rate_limit.allow('capture', portal.request.remote_addr, limit):
-        return portal.message('too_many',
-            status=HTTPStatus.TOO_MANY_REQUESTS,
-            error=gettext('autolead.msg_portal_rate_limit'))
+        return portal.too_many()
 
 
 @portal_route('/contact', methods=('GET', 'POST'), readonly=False)
@@ -502,8 +483,13 @@ def signin(portal):
         return portal.forbidden()
     email = request.form.get('email', '').strip()
     password = request.form.get('password', '')
+    device = request.cookies.get(DEVICE_COOKIE)
     try:
-        web_user = WebUser.authenticate(email, password) if email else None
+        if not rate_limit.allow('signin', request.remote_addr):
+            raise RateLimitException()
+        with Transaction().set_context(autolead_device=device):
+            web_user = (WebUser.authenticate(email, password)
+                if email else None)
     except RateLimitException:
         return portal.render('signin.html', next=next_, form={'email': email},
             status=HTTPStatus.TOO_MANY_REQUESTS,
@@ -519,13 +505,23 @@ def signin(portal):
             error=gettext('autolead.msg_portal_email_not_valid'))
     response = _redirect(_safe_next(portal, next_), code=HTTPStatus.SEE_OTHER)
     portal.set_session(response, web_user.new_session())
+    if not web_user.valid_device(device):
+        # failed sign-ins of others are not counted against this browser
+        response.set_cookie(
+            DEVICE_COOKIE, web_user.device_token(), httponly=True,
+            samesite='Lax', path=f'/{portal.database}/portal/',
+            secure=request.is_secure,
+            max_age=int(DEVICE_LIFETIME.total_seconds()))
     return portal.secure(response)
 
 
 @portal_route('/signout', methods=('POST',))
 def signout(portal):
+    "End the session; the cookie is cleared only with the session it names"
     Session = portal.pool.get('web.user.session')
-    if portal.web_user and portal.check_csrf():
+    if portal.web_user and not portal.check_csrf():
+        return portal.forbidden()
+    if portal.session_key:
         Session.remove(portal.session_key)
     response = portal.redirect('/')
     return portal.clear_session(response)
@@ -539,13 +535,16 @@ def reset(portal):
         return portal.render('reset.html')
     if not portal.check_csrf('reset'):
         return portal.forbidden()
+    if not rate_limit.allow('reset', request.remote_addr):
+        return portal.too_many()
     email = request.form.get('email', '').strip().lower()
-    users = WebUser.search([('email', '=', email)], limit=1) if email else []
+    users = []
+    # the answer is the same whether the address has an account or not,
+    # and each address gets a few links an hour whoever asks for them
+    if email and rate_limit.allow('reset_address', email):
+        users = WebUser.search([('email', '=', email)], limit=1)
     if users:
-        with Transaction().set_context(
-                autolead_portal_reset_url=portal.absolute_url(
-                    '/reset/password')):
-            WebUser.reset_password(users)
+        portal.send_reset(users)
     return portal.message('check_inbox',
         notice=gettext('autolead.msg_portal_reset_sent'))
 
@@ -572,19 +571,23 @@ def set_password(portal):
         return portal.render('password.html', email=email, token=token)
     if not portal.check_csrf('password'):
         return portal.forbidden()
+    if not rate_limit.allow('reset_token', request.remote_addr):
+        return portal.too_many()
+    # the token first: whoever does not hold a valid one learns nothing
+    # about the address, not even from the password rules
+    user = WebUser.reset_password_user(email, token)
+    if not user:
+        return portal.message('link_expired', status=HTTPStatus.BAD_REQUEST,
+            error=gettext('autolead.msg_portal_reset_invalid'))
     password = request.form.get('password', '')
-    users = WebUser.search([('email', '=', email.lower())], limit=1)
     errors = _check_password(
-        portal, password, request.form.get('confirm', ''), users)
+        portal, password, request.form.get('confirm', ''), [user])
     if errors:
         return portal.render('password.html', email=email, token=token,
             errors=errors, status=HTTPStatus.BAD_REQUEST)
-    if not email or not token or not WebUser.set_password_token(
-            email, token, password):
-        return portal.message('link_expired', status=HTTPStatus.BAD_REQUEST,
-            error=gettext('autolead.msg_portal_reset_invalid'))
+    WebUser.set_password_token(email, token, password)
     # the link reached the address, which proves it is the customer's
-    WebUser.write(users, {'email_valid': True})
+    WebUser.write([user], {'email_valid': True})
     return portal.message('password_changed',
         notice=gettext('autolead.msg_portal_password_set'),
         sign_in_link=True)
@@ -615,6 +618,8 @@ def register(portal):
         return portal.render('register.html')
     if not portal.check_csrf('register'):
         return portal.forbidden()
+    if not rate_limit.allow('register', request.remote_addr):
+        return portal.too_many()
     form = request.form
     errors = portal.required(form, 'name', 'email', 'password')
     email = None
@@ -624,14 +629,22 @@ def register(portal):
         except InvalidEmail:
             errors.append(gettext(
                     'autolead.msg_portal_invalid_email', email=form['email']))
-    if not errors and WebUser.search([('email', '=', email)], limit=1):
-        errors.append(gettext('autolead.msg_portal_email_taken'))
     if not errors:
         errors = _check_password(
             portal, form['password'], form.get('confirm', ''))
     if errors:
         return portal.render('register.html', form=form, errors=errors,
             status=HTTPStatus.BAD_REQUEST)
+    registered = portal.message('check_inbox',
+        notice=gettext('autolead.msg_portal_registered'))
+    existing = WebUser.search([('email', '=', email)], limit=1)
+    if existing:
+        # answer as for a new account, in about the same time, and mail the
+        # owner of the address a link to choose a new password instead
+        WebUser.hash_password(form['password'])
+        if rate_limit.allow('reset_address', email):
+            portal.send_reset(existing)
+        return registered
     party, = Party.create([{
                 'name': form['name'].strip(),
                 'contact_mechanisms': [('create', [{
@@ -643,8 +656,7 @@ def register(portal):
                 'party': party.id,
                 }])
     portal.send_validation(web_user)
-    return portal.message('account_created',
-        notice=gettext('autolead.msg_portal_registered'))
+    return registered
 
 
 @portal_route('/profile', methods=('GET', 'POST'), uploads=True)
@@ -674,11 +686,12 @@ def profile(portal):
         return portal.forbidden()
     form = request.form
     errors = portal.required(form, 'name')
-    pictures, refused = portal.uploads('picture', allowed=IMAGES)
+    pictures, refused = portal.uploads('picture', allowed=file_rules.IMAGES)
     errors += refused
     if pictures and len(pictures[0][1]) > PICTURE_SIZE:
         errors.append(gettext('autolead.msg_portal_upload_too_big',
-                name=pictures[0][0], size=human_size(PICTURE_SIZE)))
+                name=pictures[0][0],
+                size=file_rules.human_size(PICTURE_SIZE)))
     if not errors:
         phone = form.get('phone', '').strip()
         try:
@@ -716,9 +729,9 @@ def picture(portal):
         return portal.not_found()
     data = portal.web_user.avatar
     content_type = 'image/png'
-    for extension, signatures in SIGNATURES.items():
-        if data.startswith(signatures):
-            content_type = mimetypes.guess_type('x' + extension)[0]
+    for extension in file_rules.IMAGES:
+        if file_rules.looks_like(extension, data):
+            content_type = mimetypes.guess_type('x.' + extension)[0]
     response = Response(data, content_type=content_type)
     response.headers['Cache-Control'] = 'private, no-cache'
     return portal.secure(response)
@@ -888,7 +901,7 @@ def attachment(portal, attachment_id):
     if not ticket or not portal.ticket(ticket.id):
         return portal.not_found()
     content_type = (mimetypes.guess_type(record.name or '')[0]
-        if os.path.splitext(record.name or '')[1].lower() in ALLOWED
+        if file_rules.extension(record.name) in TYPED
         else None) or 'application/octet-stream'
     response = Response(record.data or b'', content_type=content_type)
     name = quote(record.name or 'file', safe='')
