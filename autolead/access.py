@@ -18,7 +18,6 @@ from collections import defaultdict
 
 from trytond.model import Model, ModelStorage, fields
 from trytond.pool import Pool
-from trytond.tools import is_instance_method
 from trytond.tools.domain_inversion import is_leaf
 from trytond.transaction import (
     Transaction, check_access, without_check_access)
@@ -104,8 +103,10 @@ def _checked_rpc(rpc):
 
 
 class ChangeAccessMixin:
-    """Checks the records named by the client in on_change, autocomplete and
-    button calls of Auto Lead models
+    """Checks the records named by the client in on_change, autocomplete,
+    button, export, copy and delete calls of Auto Lead models (every call
+    whose first argument the RPC instantiates): export_data, for one, lets
+    through records hidden by rules whose domain Python cannot evaluate
 
     It is registered as a mixin, which the pool adds after the setup of the
     classes: the RPC table, complete by then, is rewritten when the pool
@@ -120,9 +121,7 @@ class ChangeAccessMixin:
             return
         checked = {}
         for method, rpc in rpcs.items():
-            if rpc.instantiate == 0 and (
-                    is_instance_method(cls, method)
-                    or method in getattr(cls, '_buttons', {})):
+            if rpc.instantiate == 0:
                 rpc = _checked_rpc(rpc)
             checked[method] = rpc
         cls.__rpc__ = checked
@@ -177,7 +176,12 @@ def restrict_domain(Model, domain, _depth=0, _client=True):
     else:
         return domain
     restricted = restrict_domain(Target, inner, _depth + 1, _client)
-    rule = _target_rule(Target) if in_scope(Target.__name__) else []
+    rule = []
+    if in_scope(Target.__name__):
+        # searching through a model is reading it
+        ModelAccess = Pool().get('ir.model.access')
+        ModelAccess.check(Target.__name__, 'read')
+        rule = _target_rule(Target)
     if not rule and restricted == inner:
         return domain
     if rule:
@@ -201,13 +205,11 @@ class SearchRuleMixin:
     __slots__ = ()
 
     @classmethod
-    def search(cls, domain, offset=0, limit=None, order=None, count=False,
-            query=False):
+    def search(cls, domain, *args, **kwargs):
         transaction = Transaction()
         if transaction.user and transaction.check_access and domain:
             domain = restrict_domain(cls, domain)
-        return super().search(domain, offset=offset, limit=limit,
-            order=order, count=count, query=query)
+        return super().search(domain, *args, **kwargs)
 
 
 class WizardAccessMixin:

@@ -284,6 +284,9 @@ class SecurityTestCase(DatabaseTestCase):
         own_call, = Call.create([{
                     'subject': "Mine", 'caller': w.rep.id,
                     'lead': w.hers.id}])
+        pool.get('autolead.lead.note').create([{
+                    'lead': w.hers.id, 'text': "Budget 2M, decides in May",
+                    'date': datetime.datetime.now()}])
         oracles = [
             ('autolead.lead', [('duplicate_of.phone', '=', '+912222222222')]),
             ('autolead.lead', [('duplicate_of.phone', '!=', '+910000')]),
@@ -292,7 +295,7 @@ class SecurityTestCase(DatabaseTestCase):
                         [('company_name', '=', "Secret Corp")])]),
             ('autolead.lead', [('duplicate_of', 'ilike', '%Asha%')]),
             ('autolead.call', [('lead.phone', 'like', '+9122%')]),
-            ('autolead.call', [('lead.notes.text', 'like', '%')]),
+            ('autolead.call', [('lead.notes.text', 'like', '%Budget%')]),
             ]
         for model, domain in oracles:
             with self.subTest(model=model, domain=domain):
@@ -363,3 +366,39 @@ class SecurityTestCase(DatabaseTestCase):
         self.assertEqual(
             WebUser.authenticate('meera@example.com', 'Secret-pass-42'),
             w.web_user)
+
+    @with_transaction()
+    def test_export_hidden_records(self):
+        "Export gives nothing of a record hidden by the rules"
+        w = make_world()
+        for user, model, record, names in [
+                (w.rep, 'autolead.lead', w.hers, ['name', 'phone']),
+                (w.rep, 'autolead.call', w.her_call, ['subject']),
+                (w.rep, 'party.party', w.other_customer, ['name']),
+                (w.support, 'autolead.ticket', w.other_ticket, ['subject']),
+                ]:
+            with self.subTest(user=user.login, model=model):
+                with self.assertRaises(AccessError):
+                    call(user, model, 'export_data', [record.id], names)
+                with self.assertRaises(AccessError):
+                    call(user, model, 'copy', [record.id], {})
+        self.assertEqual(
+            call(w.rep, 'autolead.lead', 'export_data', [w.mine.id],
+                ['phone']), [['+911111111111']])
+
+    @with_transaction()
+    def test_report_export_as_the_user_sees_it(self):
+        "The report export wizard reads the reports with the user's access"
+        w = make_world()
+        steps = [('export', {'start': {
+                            'report': 'autolead.reporting.rep',
+                            'format': 'csv', 'period': 'day'}})]
+        context = {'action_id': action_id('autolead.wizard_reporting_export')}
+        for user in [w.nobody, w.support]:
+            with self.subTest(user=user.login):
+                with self.assertRaises(AccessError):
+                    run_wizard(user, 'autolead.reporting.export', context,
+                        steps)
+        result = run_wizard(w.head, 'autolead.reporting.export', context,
+            steps)
+        self.assertTrue(result['view']['defaults']['file'])
