@@ -220,6 +220,12 @@ class AccessMatrixTestCase(DatabaseTestCase):
 
     def visible(self, w, model, role):
         "Ids of model role can read, all ids of model"
+        cache = w.__dict__.setdefault('visible', {})
+        if (model, role) not in cache:
+            cache[model, role] = self._visible(w, model, role)
+        return cache[model, role]
+
+    def _visible(self, w, model, role):
         Model = Pool().get(model)
         with Transaction().set_context(active_test=False):
             all_ids = [r.id for r in Model.search([], order=[('id', 'ASC')])]
