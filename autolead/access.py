@@ -178,9 +178,10 @@ def restrict_domain(Model, domain, _depth=0, _client=True):
     restricted = restrict_domain(Target, inner, _depth + 1, _client)
     rule = []
     if in_scope(Target.__name__):
-        # searching through a model is reading it
-        ModelAccess = Pool().get('ir.model.access')
-        ModelAccess.check(Target.__name__, 'read')
+        if _client:
+            # searching through a model is reading it
+            ModelAccess = Pool().get('ir.model.access')
+            ModelAccess.check(Target.__name__, 'read')
         rule = _target_rule(Target)
     if not rule and restricted == inner:
         return domain
@@ -207,7 +208,8 @@ class SearchRuleMixin:
     @classmethod
     def search(cls, domain, *args, **kwargs):
         transaction = Transaction()
-        if transaction.user and transaction.check_access and domain:
+        if (transaction.user and transaction.check_access and domain
+                and in_scope(cls.__name__)):
             domain = restrict_domain(cls, domain)
         return super().search(domain, *args, **kwargs)
 

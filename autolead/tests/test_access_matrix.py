@@ -4,8 +4,9 @@ The expected access is declared below, one row per model: for each role a
 string of the operations it may call over RPC (r read: read, search,
 search_count and export; w write; c create; d delete), followed by "own"
 when record rules hide from it some of the records of the test world
-(make_world in test_security.py), which are then checked out of its reach.  A model in the pool without a
-row fails the test with the row it measured, ready to review and paste.
+(make_world in test_security.py), which are then checked out of its reach.
+A model in the pool without a row fails the test with the row it measured,
+ready to review and paste.
 
 Then, for every role:
 - each on_change / on_change_with / autocomplete / button call naming a

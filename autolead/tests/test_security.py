@@ -83,7 +83,8 @@ def make_world():
     w.ticket, w.other_ticket = Ticket.create([
             {'customer': w.customer.id, 'subject': "Mine"},
             {'customer': w.other_customer.id, 'subject': "Theirs"}])
-    Ticket.write([w.ticket], {'state': 'accepted', 'accepted_by': w.support.id})
+    Ticket.write([w.ticket], {
+            'state': 'accepted', 'accepted_by': w.support.id})
     Ticket.write([w.other_ticket], {
             'state': 'accepted', 'accepted_by': w.support2.id})
     w.canned, = Canned.create([{
