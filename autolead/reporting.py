@@ -12,7 +12,7 @@ from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.report import Report
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 from trytond.wizard import (
     Button, StateReport, StateTransition, StateView, Wizard)
 
@@ -194,7 +194,8 @@ def report_table(name, context):
     the context (from_date, to_date, period), as the current user sees it"""
     pool = Pool()
     Model = pool.get(name)
-    with Transaction().set_context(context):
+    # as the user sees it also when run from a wizard, which is not checked
+    with Transaction().set_context(context), check_access():
         records = Model.search([])
         definitions = Model.fields_get(Model._export_fields)
         headers = [definitions[f]['string'] for f in Model._export_fields]
