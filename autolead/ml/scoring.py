@@ -15,7 +15,9 @@ and the better one is kept; the held-out test split is used only for the
 report, which also has the naive-Bayes frequency baseline (`FrequencyBaseline`,
 like Odoo's predictive lead scoring) fitted and evaluated on the same split.
 """
+import datetime
 import math
+import re
 import time
 from collections import namedtuple
 
@@ -69,14 +71,117 @@ def metrics(y_true, probability):
         }
 
 
-def detect_columns(frame, target=None, text_min_words=3.0):
+ID_NAME = re.compile(
+    r'(^|[\W_])(id|ids|uuid|guid|key|pk|index|rownames?|row|number|no)$'
+    r'|^(id|uuid|guid|rownames?|index)([\W_]|$)|[a-z]Id$', re.IGNORECASE)
+ISO_DATE = re.compile(r'^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?.*)?$')
+# share of the non-empty strings of a column that must read as numbers or
+# dates for the column to be one
+PARSED_SHARE = 0.95
+
+
+def column_names(frame):
+    """frame with string column names (a DataFrame may have any hashable:
+    numbers, tuples), unique once made strings"""
+    if all(isinstance(c, str) for c in frame.columns) \
+            and frame.columns.is_unique:
+        return frame
+    names, seen = [], set()
+    for column in frame.columns:
+        name = str(column)
+        while name in seen:
+            name += '_'
+        seen.add(name)
+        names.append(name)
+    frame = frame.copy(deep=False)
+    frame.columns = names
+    return frame
+
+
+def _is_datetime(column):
+    return (pd.api.types.is_datetime64_any_dtype(column)
+        or isinstance(column.dtype, pd.DatetimeTZDtype))
+
+
+def _days(column):
+    "Dates (naive, aware or mixed) as days since 1970, in UTC"
+    dates = pd.to_datetime(column, utc=True, errors='coerce', format='mixed')
+    return ((dates - pd.Timestamp(0, tz='UTC')).dt.total_seconds()
+        / 86400).astype(float)
+
+
+def _numbers(column):
+    "The column as floats: numbers, booleans, numeric strings and dates"
+    if _is_datetime(column):
+        return _days(column)
+    if pd.api.types.is_timedelta64_dtype(column):
+        return (column.dt.total_seconds() / 86400).astype(float)
+    if pd.api.types.is_bool_dtype(column) \
+            or pd.api.types.is_numeric_dtype(column):
+        return pd.to_numeric(column, errors='coerce').astype(float)
+    values = column.dropna()
+    if len(values) and all(isinstance(
+                v, (datetime.date, pd.Timestamp)) for v in values.head(50)):
+        return _days(column)
+    strings = column.astype('object').where(column.notna(), None)
+    strings = strings.map(
+        lambda v: v.strip() if isinstance(v, str) else v)
+    numbers = pd.to_numeric(strings.replace('', None), errors='coerce')
+    if numbers.notna().sum() == 0 and strings.map(
+            lambda v: isinstance(v, str) and bool(ISO_DATE.match(v))).any():
+        return _days(strings)
+    return numbers.astype(float)
+
+
+def _string_kind(values):
+    "The kind of a column of strings (values without the empty ones)"
+    strings = values.astype(str).str.strip()
+    strings = strings[strings != '']
+    if strings.empty:
+        return IGNORED
+    numbers = pd.to_numeric(strings, errors='coerce')
+    if numbers.notna().mean() >= PARSED_SHARE:
+        return NUMERIC
+    if strings.map(lambda v: bool(ISO_DATE.match(v))).mean() >= \
+            PARSED_SHARE and _days(strings).notna().mean() >= PARSED_SHARE:
+        return NUMERIC
+    distinct = strings.nunique() / len(strings)
+    words = strings.str.split().str.len().mean()
+    # a label of several words that repeats is a category ("Fiber optic"),
+    # words that rarely repeat are free text
+    if words >= 2 and (distinct > 0.5 or words >= 6):
+        return TEXT
+    if distinct > 0.9 and len(strings) > 20:
+        return IGNORED
+    return CATEGORICAL
+
+
+def _is_identifier(name, values):
+    """Whether integers are row ids: all distinct and named like an id, or
+    a sequence (sorted, about as wide as the number of rows)"""
+    if len(values) <= 20 or values.nunique() != len(values):
+        return False
+    if ID_NAME.search(name):
+        return True
+    numbers = values.to_numpy(dtype=float)
+    steps = np.diff(numbers)
+    return bool((steps > 0).all() or (steps < 0).all()) and (
+        numbers.max() - numbers.min() <= 2 * len(numbers))
+
+
+def detect_columns(frame, target=None, text_min_words=None):
     """Return {column: kind} with kind numeric, categorical, text or ignored.
 
-    Booleans and short strings are categorical; strings of several words
-    that are mostly distinct are free text; one-word strings that are
-    almost all distinct (emails, names, codes) and integer columns whose
-    values are all distinct (row ids) are ignored. Dates become numbers.
+    Numbers, numeric strings and dates (with or without time zone) are
+    numeric; booleans and repeated labels are categorical; strings of
+    several words that rarely repeat are free text. Ignored: empty columns,
+    one-word strings that are almost all distinct (emails, names, codes)
+    and integers that are row ids, all distinct and named like an id or
+    numbering the rows in order (an amount is not an id because no two
+    amounts are equal). Column names are made strings (`column_names`).
     """
+    frame = column_names(frame)
+    target = None if target is None else str(target)
     kinds = {}
     for name in frame.columns:
         if name == target:
@@ -87,29 +192,30 @@ def detect_columns(frame, target=None, text_min_words=3.0):
             kinds[name] = IGNORED
         elif pd.api.types.is_bool_dtype(column):
             kinds[name] = CATEGORICAL
-        elif pd.api.types.is_datetime64_any_dtype(column):
+        elif _is_datetime(column) or pd.api.types.is_timedelta64_dtype(
+                column):
             kinds[name] = NUMERIC
         elif pd.api.types.is_numeric_dtype(column):
-            if (pd.api.types.is_integer_dtype(column) and len(values) > 20
-                    and values.nunique() == len(values)):
+            if pd.api.types.is_integer_dtype(column) and _is_identifier(
+                    name, values):
+                kinds[name] = IGNORED
+            elif values.nunique() <= 1:
                 kinds[name] = IGNORED
             else:
                 kinds[name] = NUMERIC
+        elif all(isinstance(v, (datetime.date, pd.Timestamp))
+                for v in values.head(50)):
+            kinds[name] = NUMERIC
+        elif all(isinstance(v, bool) for v in values.head(50)):
+            kinds[name] = CATEGORICAL
         else:
-            strings = values.astype(str)
-            distinct = strings.nunique() / len(strings)
-            words = strings.str.split().str.len().mean()
-            if words >= text_min_words or (words >= 2 and distinct > 0.5):
-                kinds[name] = TEXT
-            elif distinct > 0.9 and len(strings) > 20:
-                kinds[name] = IGNORED
-            else:
-                kinds[name] = CATEGORICAL
+            kinds[name] = _string_kind(values)
     return kinds
 
 
 def _prepare(frame, kinds):
     "Coerce the columns to what the encoders expect"
+    frame = column_names(frame)
     prepared = {}
     for name, kind in kinds.items():
         if kind == IGNORED:
@@ -117,18 +223,15 @@ def _prepare(frame, kinds):
         if name in frame.columns:
             column = frame[name]
         else:
-            column = pd.Series([None] * len(frame), index=frame.index)
+            column = pd.Series([None] * len(frame), index=frame.index,
+                dtype=object)
         if kind == NUMERIC:
-            if pd.api.types.is_datetime64_any_dtype(column):
-                column = (column - pd.Timestamp('1970-01-01')
-                    ).dt.total_seconds() / 86400
-            prepared[name] = pd.to_numeric(
-                column, errors='coerce').astype(float)
+            prepared[name] = _numbers(column).to_numpy(dtype=float)
         else:
             empty = EMPTY if kind == CATEGORICAL else ''
             prepared[name] = [
-                empty if v is None or v is pd.NA or v != v else str(v)
-                for v in column.tolist()]
+                empty if v is None or v is pd.NA or v is pd.NaT or v != v
+                else str(v) for v in column.tolist()]
     return pd.DataFrame(prepared, index=frame.index)
 
 
@@ -546,14 +649,20 @@ class LeadScorer(_Scorer):
 
     def predict_proba(self, frame):
         "Probability of the positive outcome (0-1) per row"
+        if not len(frame):
+            return np.zeros(0)
         return self.calibrator(self.model.raw(_prepare(frame, self.kinds)))
 
     def reasons(self, frame, count=3):
         "Up to count readable reasons per row, strongest first"
+        if not len(frame):
+            return []
         return self.model.explain(_prepare(frame, self.kinds), count)[1]
 
     def score(self, frame, reasons=3):
         "Return a Score(probability 0-100, reasons) for each row of frame"
+        if not len(frame):
+            return []
         raw, labels = self.model.explain(
             _prepare(frame, self.kinds), reasons)
         percent = np.rint(self.calibrator(raw) * 100).astype(int)
@@ -730,6 +839,7 @@ def train_scorer(
     or completes the detected column kinds ({column: kind}).
     """
     start = time.perf_counter()
+    frame, target = column_names(frame), str(target)
     closed, y, positive = _target(frame, target, positive)
     counts = {'positive': int(y.sum()), 'negative': int(len(y) - y.sum())}
     if len(y) < min_examples:

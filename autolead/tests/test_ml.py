@@ -8,6 +8,8 @@ import unittest
 
 import numpy as np
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from trytond.modules.autolead.ml import ModelVersionError, NotEnoughData
@@ -214,6 +216,136 @@ class LeadScoringTestCase(unittest.TestCase):
         self.assertGreater(scorer.report['model']['roc_auc'], 0.78)
         self.assertGreaterEqual(scorer.report['model']['roc_auc'],
             scorer.report['baseline']['roc_auc'])
+
+
+class ColumnTypingTestCase(unittest.TestCase):
+    "Column kinds keep the signal of numbers, dates and odd frames"
+
+    def test_distinct_integers_keep_their_signal(self):
+        "A whole-euro amount whose values are all distinct is a number"
+        random = np.random.default_rng(1)
+        rows = 600
+        amount = random.permutation(np.arange(rows) * 7 + 1000)
+        won = random.random(rows) < 1 / (1 + np.exp(
+                -(amount - amount.mean()) / amount.std() * 2))
+        frame = pd.DataFrame({
+                'amount': amount, 'lead_id': np.arange(rows),
+                'Customer Number': random.permutation(rows),
+                'region': random.choice(['north', 'south'], rows),
+                'won': won})
+        kinds = scoring.detect_columns(frame, 'won')
+        self.assertEqual(kinds['amount'], 'numeric')
+        self.assertEqual(kinds['lead_id'], 'ignored')
+        self.assertEqual(kinds['Customer Number'], 'ignored')
+        scorer = scoring.train_scorer(frame, 'won')
+        self.assertGreater(scorer.report['model']['roc_auc'], 0.75)
+
+    def test_numeric_strings_and_labels(self):
+        "Numbers stored as strings are numbers; repeated labels categories"
+        random = np.random.default_rng(2)
+        rows = 300
+        charges = random.uniform(20, 120, rows).round(2)
+        frame = pd.DataFrame({
+                'TotalCharges': [f' {c}' if i % 50 else ' '
+                    for i, c in enumerate(charges)],
+                'Internet': random.choice(
+                    ['Fiber optic internet', 'DSL line only', 'No service'],
+                    rows),
+                'won': charges > 70})
+        kinds = scoring.detect_columns(frame, 'won')
+        self.assertEqual(kinds, {
+                'TotalCharges': 'numeric', 'Internet': 'categorical'})
+        scorer = scoring.train_scorer(frame, 'won')
+        self.assertGreater(scorer.report['model']['roc_auc'], 0.9)
+
+    def test_odd_frames(self):
+        "Aware dates, non-string names and empty frames do not crash"
+        random = np.random.default_rng(3)
+        rows = 200
+        frame = pd.DataFrame({
+                0: random.normal(size=rows),
+                ('a', 1): random.choice(['x', 'y'], rows),
+                'created': pd.date_range(
+                    '2026-01-01', periods=rows, freq='h', tz='Asia/Kolkata'),
+                'seen': [pd.Timestamp('2026-03-01', tz='UTC')] * (rows // 2)
+                + [pd.Timestamp('2026-03-01')] * (rows // 2),
+                'day': ['2026-02-%02d' % (1 + i % 28) for i in range(rows)],
+                'won': random.random(rows) < .5})
+        kinds = scoring.detect_columns(frame, 'won')
+        self.assertEqual(kinds['0'], 'numeric')
+        self.assertEqual(kinds["('a', 1)"], 'categorical')
+        self.assertEqual(kinds['created'], 'numeric')
+        self.assertEqual(kinds['day'], 'numeric')
+        scorer = scoring.train_scorer(frame, 'won')
+        self.assertEqual(len(scorer.score(frame.drop(columns='won'))), rows)
+        self.assertEqual(scorer.score(frame.iloc[:0]), [])
+        self.assertEqual(len(scorer.predict_proba(frame.iloc[:0])), 0)
+        self.assertEqual(scorer.reasons(frame.iloc[:0]), [])
+        empty = scoring.train_scorer(frame.iloc[:0], 'won')
+        self.assertFalse(empty)
+        self.assertEqual(scoring.detect_columns(pd.DataFrame()), {})
+
+    @settings(max_examples=40, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data())
+    def test_random_frames(self, data):
+        "Any frame: kinds for every column, scores for every row"
+        rows = data.draw(st.integers(0, 70), label='rows')
+        columns = data.draw(st.lists(st.sampled_from(list(COLUMN_MAKERS)),
+                min_size=1, max_size=5), label='columns')
+        names = data.draw(st.lists(
+                st.one_of(st.text(max_size=6), st.integers(-3, 3)),
+                min_size=len(columns), max_size=len(columns)),
+            label='names')
+        seed = data.draw(st.integers(0, 2 ** 16), label='seed')
+        random = np.random.default_rng(seed)
+        frame = pd.DataFrame({i: COLUMN_MAKERS[c](random, rows)
+                for i, c in enumerate(columns)})
+        frame.columns = names
+        frame['won'] = random.random(rows) < .4
+        kinds = scoring.detect_columns(frame, 'won')
+        self.assertEqual(len(kinds), len(scoring.column_names(
+                    frame.drop(columns='won')).columns))
+        self.assertTrue(set(kinds.values()) <= {
+                'numeric', 'categorical', 'text', 'ignored'})
+        scorer = scoring.train_scorer(
+            frame, 'won', min_examples=20, min_per_class=3)
+        if not scorer:
+            self.assertIsInstance(scorer, NotEnoughData)
+            return
+        scores = scorer.score(frame.drop(columns='won'))
+        self.assertEqual(len(scores), rows)
+        for score in scores:
+            self.assertTrue(0 <= score.probability <= 100)
+            self.assertTrue(all(isinstance(r, str) for r in score.reasons))
+        self.assertEqual(scorer.score(frame.iloc[:0]), [])
+
+
+def _with_gaps(random, values):
+    values = pd.Series(values, dtype=object)
+    return values.where(random.random(len(values)) > .1, None)
+
+
+COLUMN_MAKERS = {
+    'floats': lambda r, n: r.normal(size=n),
+    'integers': lambda r, n: r.integers(-5, 5, n),
+    'distinct integers': lambda r, n: r.permutation(n) * 3,
+    'row ids': lambda r, n: np.arange(n),
+    'numeric strings': lambda r, n: _with_gaps(
+        r, [f'{v:.2f}' for v in r.normal(size=n)]),
+    'labels': lambda r, n: _with_gaps(
+        r, r.choice(['a b c', 'd e f', 'g'], n)),
+    'words': lambda r, n: [' '.join(r.choice(
+                ['demo', 'price', 'call', 'late', 'quote'], 4))
+        for _ in range(n)],
+    'booleans': lambda r, n: r.random(n) < .5,
+    'aware dates': lambda r, n: pd.Series(pd.date_range(
+            '2026-01-01', periods=n, freq='D', tz='Europe/Paris')).sample(
+        frac=1, random_state=int(r.integers(1000))).tolist(),
+    'naive dates': lambda r, n: pd.date_range('2026-01-01', periods=n),
+    'empty': lambda r, n: [None] * n,
+    'mixed': lambda r, n: _with_gaps(r, r.choice([1, 'x', 2.5], n)),
+    }
 
 
 class TaggingTestCase(unittest.TestCase):
