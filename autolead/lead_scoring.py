@@ -39,6 +39,9 @@ DEFAULT_PRIOR = {
         },
     }
 BATCH = 5000
+# how long after the creation of a lead created won or lost the activity
+# saved with it still counts as before its outcome
+CREATED_CLOSED = datetime.timedelta(minutes=5)
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -146,6 +149,24 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
         "Baseline PR-AUC", digits=(1, 3), readonly=True)
     baseline_brier = fields.Float(
         "Baseline Brier Score", digits=(1, 4), readonly=True)
+    cv_roc_auc = fields.Float(
+        "Cross-validated ROC-AUC", digits=(1, 3), readonly=True,
+        help="The mean ROC-AUC of the chosen model over the folds of the "
+        "cross-validation on the training leads.")
+    cv_roc_auc_std = fields.Float(
+        "Spread (±)", digits=(1, 3), readonly=True,
+        help="The standard deviation of the ROC-AUC over the folds: how "
+        "much the figure depends on which leads are used.")
+    lift_top_decile = fields.Float(
+        "Top-Tenth Lift", digits=(16, 2), readonly=True,
+        help="How many times more often the tenth of the held-out leads "
+        "scored highest was won than the held-out leads on average.")
+    baseline_lift_top_decile = fields.Float(
+        "Baseline Top-Tenth Lift", digits=(16, 2), readonly=True)
+    candidates = fields.Text(
+        "Candidates", readonly=True,
+        help="The models compared by cross-validation at this training; "
+        "the best is kept.")
     scored_leads = fields.Integer(
         "Scored Leads", readonly=True,
         help="The open leads scored after the training.")
@@ -158,7 +179,9 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
         from .ml.scoring import train_scorer
         with without_check_access():
             frame = Lead.scoring_frame()
-            scorer = train_scorer(frame, 'outcome', positive='won')
+            # the notes are free text even when they repeat
+            scorer = train_scorer(frame, 'outcome', positive='won',
+                kinds={'notes': 'text'})
             run = cls(date=datetime.datetime.now())
             closed = frame['outcome'].notna()
             run.closed_leads = int(closed.sum())
@@ -166,15 +189,29 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
             if scorer:
                 report = scorer.report
                 run.state = 'trained'
-                run.algorithm = report['algorithm']
+                run.algorithm = ALGORITHMS.get(
+                    report['algorithm'], report['algorithm'])
                 run.test_rows = report['test_rows']
                 for prefix, key in [('', 'model'), ('baseline_', 'baseline')]:
                     for name, digits in [
                             ('roc_auc', 3), ('pr_auc', 3), ('brier', 4)]:
                         setattr(run, prefix + name,
                             round(report[key][name], digits))
+                run.cv_roc_auc = round(report['cv_roc_auc'], 3)
+                run.cv_roc_auc_std = round(report['cv_roc_auc_std'], 3)
+                run.lift_top_decile = _round(
+                    report['model']['lift_top_decile'], 2)
+                run.baseline_lift_top_decile = _round(
+                    report['baseline']['lift_top_decile'], 2)
+                run.candidates = _candidates(report)
                 run.seconds = report['seconds']
                 run.model = scorer.dumps()
+            elif scorer.figure is not None:
+                run.state = 'not_enough_data'
+                run.message = gettext(
+                    'autolead.msg_lead_scoring_no_signal',
+                    roc_auc=f'{scorer.figure:.2f}',
+                    examples=scorer.examples)
             else:
                 run.state = 'not_enough_data'
                 run.message = gettext(
@@ -413,11 +450,18 @@ class Lead(metaclass=PoolMeta):
             # existed) closed at its last stage move
             if cutoff.get(lead_id) is None:
                 cutoff[lead_id] = max(dates)
+        activity_cutoff = dict(cutoff)
+        for lead_id, is_closed in zip(lead_ids, closed.tolist()):
+            # a lead created won or lost (an import) comes with the notes
+            # and interactions saved with it: they are its past
+            if (is_closed and lead_id not in stage_dates
+                    and cutoff[lead_id] is not None):
+                activity_cutoff[lead_id] += CREATED_CLOSED
 
         notes, follow_ups = defaultdict(list), defaultdict(int)
         interactions, last_contact = defaultdict(int), {}
         for kind, lead_id, date, text in activity:
-            date, end = _datetime(date), cutoff.get(lead_id)
+            date, end = _datetime(date), activity_cutoff.get(lead_id)
             if end is not None and date is not None and date > end:
                 continue
             if kind == 'note':
@@ -458,6 +502,29 @@ class Lead(metaclass=PoolMeta):
         frame['days_since_contact'] = frame['days_since_contact'].astype(
             float)
         return frame.drop(columns=['create_date', 'stage_kind', 'closed_at'])
+
+
+ALGORITHMS = {
+    'linear': "Logistic regression",
+    'boosted': "Gradient-boosted trees",
+    'naive_bayes': "Naive Bayes (baseline)",
+    }
+
+
+def _round(value, digits):
+    return None if value is None or value != value else round(value, digits)
+
+
+def _candidates(report):
+    "One line per candidate model: its cross-validated ROC-AUC ± spread"
+    lines = []
+    for name, figures in report['candidates'].items():
+        chosen = " \N{CHECK MARK}" if name == report['algorithm'] else ""
+        lines.append(f"{ALGORITHMS.get(name, name)}: ROC-AUC "
+            f"{figures['cv_roc_auc']:.3f} \N{PLUS-MINUS SIGN} "
+            f"{figures['cv_roc_auc_std']:.3f}, PR-AUC "
+            f"{figures['cv_pr_auc']:.3f} ({figures['folds']} folds){chosen}")
+    return '\n'.join(lines)
 
 
 def _datetime(value):

@@ -143,7 +143,7 @@ class LeadScoringTestCase(DatabaseTestCase):
         Lead.rescore([referral, website])
         self.assertEqual((referral.score, website.score), (88, 50))
         self.assertEqual(referral.score_kind, 'prior')
-        self.assertEqual(referral.score_reasons, "source = referral")
+        self.assertEqual(referral.score_reasons, "Source: Referral")
         self.assertEqual(Lead.search([
                     ('hot', '=', True), ('id', 'in', [referral.id, website.id]),
                     ]), [referral])
