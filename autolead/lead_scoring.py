@@ -115,8 +115,9 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     @ModelView.button
     def train(cls, configurations):
+        "Queue a training: the desk gets the hand back at once"
         Run = Pool().get('autolead.lead.scoring.run')
-        Run.train()
+        Run.queue_training([{}])
 
 
 class Run(TrainingRunMixin, ModelSQL, ModelView):
@@ -172,8 +173,9 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
         help="The open leads scored after the training.")
 
     @classmethod
-    def train(cls):
-        "Train on the won and lost leads, record the run, rescore open leads"
+    def train(cls, runs=None):
+        """Train on the won and lost leads, record the run (the first of
+        runs, else a new one), rescore open leads; return the run"""
         pool = Pool()
         Lead = pool.get('autolead.lead')
         from .ml.scoring import train_scorer
@@ -182,7 +184,12 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
             # the notes are free text even when they repeat
             scorer = train_scorer(frame, 'outcome', positive='won',
                 kinds={'notes': 'text'})
-            run = cls(date=datetime.datetime.now())
+            if runs:
+                run, = runs
+                run.date = datetime.datetime.now()
+            else:
+                run = cls(date=datetime.datetime.now())
+            run.progress = None
             closed = frame['outcome'].notna()
             run.closed_leads = int(closed.sum())
             run.won_leads = int((frame['outcome'] == 'won').sum())

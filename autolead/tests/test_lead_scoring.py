@@ -124,6 +124,28 @@ class LeadScoringTestCase(DatabaseTestCase):
             2.9)
 
     @with_transaction()
+    def test_train_now_is_queued(self):
+        "Train Now returns at once with a queued run; the queue trains it"
+        pool = Pool()
+        Configuration = pool.get('autolead.lead.scoring.configuration')
+        Run = pool.get('autolead.lead.scoring.run')
+        Queue = pool.get('ir.queue')
+        transaction = Transaction()
+        del transaction.tasks[:]
+
+        Configuration.train([Configuration(1)])
+        run, = Run.search([])
+        self.assertEqual(run.state, 'queued')
+        self.assertTrue(run.progress)
+        self.assertEqual(len(transaction.tasks), 1)
+
+        Queue(transaction.tasks.pop()).run()
+        run, = Run.search([])
+        self.assertEqual(run.state, 'not_enough_data')
+        self.assertIsNone(run.progress)
+        self.assertIn("Not enough data", run.message)
+
+    @with_transaction()
     def test_prior(self):
         "The prior is validated; without one open leads have no score"
         pool = Pool()
