@@ -165,7 +165,15 @@ def answer(question, web_user=None):
     offer = 'ticket' if web_user else 'enquiry'
     if reply.kind == 'faq':
         result['answer'] = reply.answer
+        if reply.topic == 'reset_password':
+            result['offer'] = 'reset'
+    elif reply.intent == 'reset_password':
+        # signed in or not, the next step is the reset link, never a
+        # sign-in the customer cannot do
+        result['offer'] = 'reset'
+        result['answer'] = gettext('autolead.msg_chatbot_reset_password')
     elif reply.kind == 'intent' and reply.needs_login:
+        result['offer'] = 'signin'
         result['answer'] = gettext('autolead.msg_chatbot_needs_login')
     elif reply.intent == 'ticket_status':
         result['tickets'] = reply.records
@@ -200,8 +208,23 @@ def answer(question, web_user=None):
                         }])
     if result['offer']:
         result['offer_url'] = config.get(
-            'autolead', f"chatbot_{result['offer']}_url", default=None)
+            'autolead', f"chatbot_{result['offer']}_url",
+            default=_portal_url(result['offer']))
     return result
+
+
+# the portal page of each next step offered, unless configured otherwise
+PORTAL_PAGES = {
+    'enquiry': 'contact',
+    'ticket': 'tickets/new',
+    'reset': 'reset',
+    'signin': 'signin',
+    }
+
+
+def _portal_url(offer):
+    return f'/{Transaction().database.name}/portal/{PORTAL_PAGES[offer]}'
+
 
 
 def _json(code, **data):

@@ -9,7 +9,6 @@ import json
 from collections import defaultdict
 
 from sql import Literal
-from sql.aggregate import Count, Max
 
 from trytond import backend
 from trytond.cache import Cache
@@ -40,6 +39,9 @@ DEFAULT_PRIOR = {
         },
     }
 BATCH = 5000
+# how long after the creation of a lead created won or lost the activity
+# saved with it still counts as before its outcome
+CREATED_CLOSED = datetime.timedelta(minutes=5)
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -113,8 +115,9 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     @ModelView.button
     def train(cls, configurations):
+        "Queue a training: the desk gets the hand back at once"
         Run = Pool().get('autolead.lead.scoring.run')
-        Run.train()
+        Run.queue_training([{}])
 
 
 class Run(TrainingRunMixin, ModelSQL, ModelView):
@@ -147,35 +150,75 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
         "Baseline PR-AUC", digits=(1, 3), readonly=True)
     baseline_brier = fields.Float(
         "Baseline Brier Score", digits=(1, 4), readonly=True)
+    cv_roc_auc = fields.Float(
+        "Cross-validated ROC-AUC", digits=(1, 3), readonly=True,
+        help="The mean ROC-AUC of the chosen model over the folds of the "
+        "cross-validation on the training leads.")
+    cv_roc_auc_std = fields.Float(
+        "Spread (±)", digits=(1, 3), readonly=True,
+        help="The standard deviation of the ROC-AUC over the folds: how "
+        "much the figure depends on which leads are used.")
+    lift_top_decile = fields.Float(
+        "Top-Tenth Lift", digits=(16, 2), readonly=True,
+        help="How many times more often the tenth of the held-out leads "
+        "scored highest was won than the held-out leads on average.")
+    baseline_lift_top_decile = fields.Float(
+        "Baseline Top-Tenth Lift", digits=(16, 2), readonly=True)
+    candidates = fields.Text(
+        "Candidates", readonly=True,
+        help="The models compared by cross-validation at this training; "
+        "the best is kept.")
     scored_leads = fields.Integer(
         "Scored Leads", readonly=True,
         help="The open leads scored after the training.")
 
     @classmethod
-    def train(cls):
-        "Train on the won and lost leads, record the run, rescore open leads"
+    def train(cls, runs=None):
+        """Train on the won and lost leads, record the run (the first of
+        runs, else a new one), rescore open leads; return the run"""
         pool = Pool()
         Lead = pool.get('autolead.lead')
         from .ml.scoring import train_scorer
         with without_check_access():
             frame = Lead.scoring_frame()
-            scorer = train_scorer(frame, 'outcome', positive='won')
-            run = cls(date=datetime.datetime.now())
+            # the notes are free text even when they repeat
+            scorer = train_scorer(frame, 'outcome', positive='won',
+                kinds={'notes': 'text'})
+            if runs:
+                run, = runs
+                run.date = datetime.datetime.now()
+            else:
+                run = cls(date=datetime.datetime.now())
+            run.progress = None
             closed = frame['outcome'].notna()
             run.closed_leads = int(closed.sum())
             run.won_leads = int((frame['outcome'] == 'won').sum())
             if scorer:
                 report = scorer.report
                 run.state = 'trained'
-                run.algorithm = report['algorithm']
+                run.algorithm = ALGORITHMS.get(
+                    report['algorithm'], report['algorithm'])
                 run.test_rows = report['test_rows']
                 for prefix, key in [('', 'model'), ('baseline_', 'baseline')]:
                     for name, digits in [
                             ('roc_auc', 3), ('pr_auc', 3), ('brier', 4)]:
                         setattr(run, prefix + name,
                             round(report[key][name], digits))
+                run.cv_roc_auc = round(report['cv_roc_auc'], 3)
+                run.cv_roc_auc_std = round(report['cv_roc_auc_std'], 3)
+                run.lift_top_decile = _round(
+                    report['model']['lift_top_decile'], 2)
+                run.baseline_lift_top_decile = _round(
+                    report['baseline']['lift_top_decile'], 2)
+                run.candidates = _candidates(report)
                 run.seconds = report['seconds']
                 run.model = scorer.dumps()
+            elif scorer.figure is not None:
+                run.state = 'not_enough_data'
+                run.message = gettext(
+                    'autolead.msg_lead_scoring_no_signal',
+                    roc_auc=f'{scorer.figure:.2f}',
+                    examples=scorer.examples)
             else:
                 run.state = 'not_enough_data'
                 run.message = gettext(
@@ -350,9 +393,12 @@ class Lead(metaclass=PoolMeta):
     def scoring_frame(cls, ids=None):
         """A DataFrame indexed by lead id of what the score learns from
 
-        `outcome` is 'won', 'lost' or empty for open leads. Counts and days
-        are taken at closing for closed leads, so the model learns what
-        could be known before the outcome."""
+        `outcome` is 'won', 'lost' or empty for open leads. Every feature
+        is taken as of the moment the outcome was decided: for a closed
+        lead only the notes, interactions and stage moves dated up to its
+        close (to the second) count (a note written after the lead was won is a consequence
+        of the outcome, not a sign of it), and days are counted to the
+        close; for an open lead everything up to now counts."""
         import pandas as pd
         pool = Pool()
         Note = pool.get('autolead.lead.note')
@@ -376,62 +422,116 @@ class Lead(metaclass=PoolMeta):
             cursor.execute(*lead.select(
                     lead.id, lead.source, lead.medium, lead.industry,
                     lead.territory, lead.campaign_name, lead.expected_value,
-                    lead.create_date, lead.stage_kind,
+                    lead.create_date, lead.stage_kind, lead.closed_at,
                     where=where(lead.id, sub_ids)))
             rows.extend(cursor)
         columns = ['id', 'source', 'medium', 'industry', 'territory',
-            'campaign', 'expected_value', 'create_date', 'stage_kind']
+            'campaign', 'expected_value', 'create_date', 'stage_kind',
+            'closed_at']
         frame = pd.DataFrame(rows, columns=columns).set_index('id')
         lead_ids = frame.index.tolist()
+        closed = frame['stage_kind'].isin(['won', 'lost'])
+        now = datetime.datetime.now()
+        # the moment each lead's outcome was decided (now for open leads)
+        cutoff = {i: _datetime(c) if k else now for i, c, k in zip(
+                lead_ids, frame['closed_at'].tolist(), closed.tolist())}
 
-        notes, follow_ups = defaultdict(list), defaultdict(int)
-        interactions = defaultdict(int)
-        stage_changes, closed_at = defaultdict(int), {}
+        stage_dates = defaultdict(list)
+        activity = []
         for sub_ids in grouped_slice(lead_ids, backend.MAX_QUERY_PARAMS):
             sub_ids = list(sub_ids)
-            cursor.execute(*note.select(note.lead, note.text,
-                    where=reduce_ids(note.lead, sub_ids)))
-            for lead_id, text in cursor:
-                notes[lead_id].append(text or '')
-                follow_ups[lead_id] += 1
-            cursor.execute(*interaction.select(
-                    interaction.lead, Count(),
-                    where=reduce_ids(interaction.lead, sub_ids),
-                    group_by=[interaction.lead]))
-            interactions.update(cursor)
             cursor.execute(*history.select(
-                    history.lead, Count(), Max(history.date),
+                    history.lead, history.date,
                     where=reduce_ids(history.lead, sub_ids)
-                    & (history.field == 'stage'),
-                    group_by=[history.lead]))
-            for lead_id, count, date in cursor:
-                stage_changes[lead_id] = count
-                closed_at[lead_id] = date
+                    & (history.field == 'stage')))
+            for lead_id, date in cursor:
+                stage_dates[lead_id].append(_datetime(date))
+            for table, text in [(note, note.text), (interaction, interaction.id)]:
+                cursor.execute(*table.select(
+                        table.lead, table.date, text,
+                        where=reduce_ids(table.lead, sub_ids)))
+                kind = 'note' if table is note else 'interaction'
+                activity.extend((kind, *r) for r in cursor)
+        for lead_id, dates in stage_dates.items():
+            # a closed lead without closed_at (closed before the column
+            # existed) closed at its last stage move
+            if cutoff.get(lead_id) is None:
+                cutoff[lead_id] = max(dates)
+        activity_cutoff = dict(cutoff)
+        for lead_id, is_closed in zip(lead_ids, closed.tolist()):
+            # a lead created won or lost (an import) comes with the notes
+            # and interactions saved with it: they are its past
+            if (is_closed and lead_id not in stage_dates
+                    and cutoff[lead_id] is not None):
+                activity_cutoff[lead_id] += CREATED_CLOSED
 
-        now = datetime.datetime.now()
-        closed = frame['stage_kind'].isin(['won', 'lost'])
+        notes, follow_ups = defaultdict(list), defaultdict(int)
+        interactions, last_contact = defaultdict(int), {}
+        for kind, lead_id, date, text in activity:
+            date, end = _datetime(date), activity_cutoff.get(lead_id)
+            if end is not None and date is not None and date > end:
+                continue
+            if kind == 'note':
+                notes[lead_id].append((date, text or ''))
+                follow_ups[lead_id] += 1
+            else:
+                interactions[lead_id] += 1
+                if date is not None and (lead_id not in last_contact
+                        or date > last_contact[lead_id]):
+                    last_contact[lead_id] = date
 
-        def days_open(row):
-            created = _datetime(row.create_date)
-            end = (_datetime(closed_at.get(row.Index)) or now) \
-                if row.stage_kind in {'won', 'lost'} else now
-            if not created:
+        def days(start, end):
+            if start is None or end is None:
                 return None
-            return max((end - created).total_seconds() / 86400, 0)
+            return max((end - start).total_seconds() / 86400, 0)
 
+        created = [_datetime(c) for c in frame['create_date'].tolist()]
         frame['expected_value'] = pd.to_numeric(
             frame['expected_value'], errors='coerce').astype(float)
         frame['follow_ups'] = [follow_ups[i] for i in lead_ids]
-        frame['interactions'] = [interactions.get(i, 0) for i in lead_ids]
-        # the move into won or lost is the outcome, not a sign of it
+        frame['interactions'] = [interactions[i] for i in lead_ids]
+        # the moves up to the decision, less the move into won or lost:
+        # it is the outcome itself (dates are to the second, so it may
+        # share its date with the move before)
         frame['stage_changes'] = [
-            max(stage_changes[i] - (1 if c else 0), 0)
-            for i, c in zip(lead_ids, closed)]
+            max(sum(1 for d in stage_dates.get(i, ()) if cutoff[i] is None
+                        or d <= cutoff[i]) - (1 if c else 0), 0)
+            for i, c in zip(lead_ids, closed.tolist())]
         frame['days_open'] = [
-            days_open(r) for r in frame.itertuples()]
-        frame['notes'] = ['\n'.join(notes[i]) for i in lead_ids]
+            days(c, cutoff[i]) for i, c in zip(lead_ids, created)]
+        frame['days_since_contact'] = [
+            days(last_contact.get(i), cutoff[i]) for i in lead_ids]
+        frame['notes'] = ['\n'.join(t for _, t in sorted(
+                        notes[i], key=lambda n: n[0] or now))
+            for i in lead_ids]
         frame['outcome'] = frame['stage_kind'].where(closed, None)
-        return frame.drop(columns=['create_date', 'stage_kind'])
+        frame['days_open'] = frame['days_open'].astype(float)
+        frame['days_since_contact'] = frame['days_since_contact'].astype(
+            float)
+        return frame.drop(columns=['create_date', 'stage_kind', 'closed_at'])
+
+
+ALGORITHMS = {
+    'linear': "Logistic regression",
+    'boosted': "Gradient-boosted trees",
+    'naive_bayes': "Naive Bayes (baseline)",
+    }
+
+
+def _round(value, digits):
+    return None if value is None or value != value else round(value, digits)
+
+
+def _candidates(report):
+    "One line per candidate model: its cross-validated ROC-AUC ± spread"
+    lines = []
+    for name, figures in report['candidates'].items():
+        chosen = " \N{CHECK MARK}" if name == report['algorithm'] else ""
+        lines.append(f"{ALGORITHMS.get(name, name)}: ROC-AUC "
+            f"{figures['cv_roc_auc']:.3f} \N{PLUS-MINUS SIGN} "
+            f"{figures['cv_roc_auc_std']:.3f}, PR-AUC "
+            f"{figures['cv_pr_auc']:.3f} ({figures['folds']} folds){chosen}")
+    return '\n'.join(lines)
 
 
 def _datetime(value):

@@ -5,6 +5,7 @@ agents categorised and tagged; until there are enough, the keywords of the
 categories and tags are used. Agents confirm a suggestion with a button or
 correct it by choosing another category, which the next training learns.
 """
+import copy
 import datetime
 
 from trytond.i18n import gettext
@@ -20,8 +21,6 @@ TARGETS = [
     ('category', "Category"),
     ('tag', "Tags"),
     ]
-MIN_CATEGORY_CONFIDENCE = 0.3
-MIN_TAG_CONFIDENCE = 0.5
 
 
 class TicketCategory(metaclass=PoolMeta):
@@ -52,44 +51,84 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
         "Examples", readonly=True,
         help="The tickets agents categorised or tagged.")
     test_rows = fields.Integer(
-        "Held-out Tickets", readonly=True,
-        help="The tickets kept aside to measure the suggestions.")
+        "Evaluated Tickets", readonly=True,
+        help="The tickets the suggestions were measured on, each once, "
+        "by cross-validation.")
+    folds = fields.Integer("Folds", readonly=True,
+        help="The parts of the cross-validation: each is predicted by a "
+        "model trained on the others.")
     macro_f1 = fields.Float(
         "Macro-F1", digits=(1, 3), readonly=True,
         help="The F1 score averaged over the categories or tags, "
-        "on the held-out tickets (1 is perfect).")
+        "cross-validated on the tickets (1 is perfect).")
+    macro_f1_std = fields.Float(
+        "Spread (±)", digits=(1, 3), readonly=True,
+        help="The standard deviation of the macro-F1 over the folds.")
+    keyword_macro_f1 = fields.Float(
+        "Keywords Macro-F1", digits=(1, 3), readonly=True,
+        help="The macro-F1 of the keywords on the same folds: the model "
+        "replaces them only when it does better.")
     accuracy = fields.Float("Accuracy", digits=(1, 3), readonly=True)
     labels = fields.Integer(
         "Learnt", readonly=True,
         help="The categories or tags with enough examples to learn.")
 
     @classmethod
-    def current(cls, target):
-        "The latest run that produced a model for target, or None"
-        return cls.latest_trained([('target', '=', target)])
+    def __setup__(cls):
+        super().__setup__()
+        cls.state = copy.copy(cls.state)
+        cls.state.selection = cls.state.selection + [
+            ('keywords_kept', "Keywords Kept")]
 
     @classmethod
-    def train(cls):
-        "Train on the categorised and tagged tickets; refresh suggestions"
+    def current(cls, target):
+        """The latest run that decided the suggestions of target (a trained
+        model, or the keywords kept because they did better), or None"""
+        runs = cls.search([
+                ('state', 'in', ['trained', 'keywords_kept']),
+                ('target', '=', target),
+                ], order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
+        return runs[0] if runs else None
+
+    @classmethod
+    def train(cls, runs=None):
+        """Train on the categorised and tagged tickets (in runs, one per
+        target, else new runs); refresh the suggestions of open tickets"""
         pool = Pool()
         Ticket = pool.get('autolead.ticket')
         from .ml.tagging import train_tagger
+        by_target = {r.target: r for r in runs or []}
         runs = []
         with without_check_access():
             for target, _ in TARGETS:
                 texts, labels = Ticket.tagging_examples(target)
-                run = cls(date=datetime.datetime.now(), target=target,
-                    examples=len(texts))
-                tagger = train_tagger(texts, labels) if texts else None
+                run = by_target.get(target) or cls(target=target)
+                run.date = datetime.datetime.now()
+                run.examples = len(texts)
+                run.progress = None
+                keywords = cls.keyword_tagger(target)
+                tagger = train_tagger(texts, labels, keywords=keywords) \
+                    if texts else None
                 if tagger:
                     report = tagger.report
-                    run.state = 'trained'
-                    run.macro_f1 = round(report['macro_f1'], 3)
-                    run.accuracy = round(report['accuracy'], 3)
+                    run.macro_f1 = _round(report['macro_f1'])
+                    run.macro_f1_std = _round(report['macro_f1_std'])
+                    run.keyword_macro_f1 = _round(report['keyword_macro_f1'])
+                    run.accuracy = _round(report['accuracy'])
                     run.test_rows = report['test_rows']
+                    run.folds = report['folds']
                     run.labels = len(report['tags'])
                     run.seconds = report['seconds']
                     run.model = tagger.dumps()
+                    if report['beats_keywords']:
+                        run.state = 'trained'
+                        run.message = None
+                    else:
+                        run.state = 'keywords_kept'
+                        run.message = gettext(
+                            'autolead.msg_ticket_tagging_keywords_kept',
+                            model=f"{report['macro_f1']:.2f}",
+                            keywords=f"{report['keyword_macro_f1']:.2f}")
                 else:
                     run.state = 'not_enough_data'
                     run.message = gettext(
@@ -97,30 +136,38 @@ class Run(TrainingRunMixin, ModelSQL, ModelView):
                         examples=len(texts))
                 runs.append(run)
             cls.save(runs)
-            Ticket.suggest(Ticket.search([
-                        ('state', '=', 'new'),
-                        ('category', '=', None),
-                        ]))
+            from .ticket import OPEN_STATES
+            Ticket.suggest(Ticket.search([('state', 'in', OPEN_STATES)]))
         return runs
 
     @classmethod
-    def suggester(cls, target):
-        "The trained tagger of target, else the keyword rules, or None"
+    def keyword_tagger(cls, target):
+        "The KeywordTagger of the keywords of target, or None"
         pool = Pool()
-        from .ml.tagging import KeywordTagger, Tagger
-        run = cls.current(target)
-        if run:
-            try:
-                return run.fitted(Tagger.loads)
-            except ModelVersionError:
-                # written by another scikit-learn: the next training fixes it
-                pass
+        from .ml.tagging import KeywordTagger
         Model = pool.get('autolead.ticket.category' if target == 'category'
             else 'autolead.ticket.tag')
         with without_check_access():
             records = Model.search([('keywords', '!=', None)])
         rules = {str(r.id): r.keywords for r in records if r.keywords}
         return KeywordTagger(rules) if rules else None
+
+    @classmethod
+    def suggester(cls, target):
+        "The trained tagger of target, else the keyword rules, or None"
+        from .ml.tagging import Tagger
+        run = cls.current(target)
+        if run and run.state == 'trained':
+            try:
+                return run.fitted(Tagger.loads)
+            except ModelVersionError:
+                # written by another scikit-learn: the next training fixes it
+                pass
+        return cls.keyword_tagger(target)
+
+
+def _round(value, digits=3):
+    return None if value is None else round(value, digits)
 
 
 class SuggestionMixin:
@@ -157,11 +204,13 @@ class SuggestionMixin:
         with without_check_access():
             category = Run.suggester('category')
             tag = Run.suggester('tag')
+        # each suggester knows from which confidence a suggestion means
+        # something (see Tagger.thresholds)
         categories = category.suggest_many(
-            texts, top=1, min_confidence=MIN_CATEGORY_CONFIDENCE) \
+            texts, top=1, min_confidence=None) \
             if category else [[] for _ in records]
         tags = tag.suggest_many(
-            texts, top=3, min_confidence=MIN_TAG_CONFIDENCE) \
+            texts, top=3, min_confidence=None) \
             if tag else [[] for _ in records]
         to_write = []
         for record, found, tagged in zip(records, categories, tags):
@@ -306,5 +355,6 @@ class Configuration(metaclass=PoolMeta):
     @classmethod
     @ModelView.button
     def train_tagging(cls, configurations):
+        "Queue a training of the suggestions: the desk gets the hand back"
         Run = Pool().get('autolead.ticket.tagging.run')
-        Run.train()
+        Run.queue_training([{'target': t} for t, _ in TARGETS])

@@ -21,10 +21,18 @@ os.environ['DB_CACHE'] = tempfile.mkdtemp(prefix='autolead-bench-')
 
 
 def _leads(Lead, frame, stage, lost_stage=None, lost_reason=None):
-    values = []
+    """Create the leads of frame open in stage, with their notes and
+    interactions, then close them as a representative does: won in stage
+    (lost in lost_stage) when frame has an outcome"""
+    from trytond.pool import Pool
+    Stage = Pool().get('autolead.lead.stage')
+    Transition = Pool().get('autolead.lead.stage.transition')
+    new, = Stage.search([('kind', '=', 'open')], limit=1)
+    values, outcomes = [], []
     for row in frame.itertuples():
         won = getattr(row, 'won', None)
-        lead_stage = stage if won is None or won else lost_stage
+        outcomes.append(
+            None if won is None else stage if won else lost_stage)
         values.append({
                 'name': f'Bench {row.Index}',
                 'source': row.source,
@@ -33,13 +41,25 @@ def _leads(Lead, frame, stage, lost_stage=None, lost_reason=None):
                 'campaign_name': row.campaign,
                 'expected_value': (None if np.isnan(row.budget)
                     else int(row.budget)),
-                'stage': lead_stage.id,
-                'lost_reason': (lost_reason.id
-                    if lead_stage == lost_stage else None),
+                'stage': new.id if won is not None else stage.id,
                 'notes': [('create', [{'text': row.notes}])],
                 'interactions': [('create', [{}] * int(row.interactions))],
                 })
-    return Lead.create(values)
+    leads = Lead.create(values)
+    to_write = []
+    for closing in {s for s in outcomes if s}:
+        if not Transition.allowed(new, closing):
+            Transition.create([{
+                        'from_stage': new.id, 'to_stage': closing.id}])
+        to_write.extend((
+                [l for l, s in zip(leads, outcomes) if s == closing], {
+                    'stage': closing.id,
+                    'lost_reason': (lost_reason.id
+                        if closing == lost_stage else None),
+                    }))
+    if to_write:
+        Lead.write(*to_write)
+    return leads
 
 
 def run(out, budget, rows):

@@ -210,6 +210,7 @@ def load_demo(leads=300, seed=2026):
                                 [t.id for t in tags], rng.randrange(3)))],
                 'owner': rng.choice(reps).id if rng.random() < 0.9 else None,
                 })
+    _demo_outcomes(values, stages, lost_reasons)
     created = Lead.create(values)
     # Spread creation dates over the past year, more of them recent, so that
     # reports, targets and the scoring see a history
@@ -233,6 +234,23 @@ def load_demo(leads=300, seed=2026):
     _load_reporting_demo(rng, reps, created)
     _train_demo_models()
     return True
+
+
+# how often the closed demo leads of a source were won: a pattern for lead
+# scoring to learn (with random outcomes it learns nothing)
+WIN_RATES = {'referral': 0.9, 'website': 0.75, 'event': 0.7, 'google': 0.5}
+
+
+def _demo_outcomes(values, stages, lost_reasons):
+    "Won or lost as the source suggests, with its own random generator"
+    rng = random.Random(7)
+    won, lost = stages['stage_won'], stages['stage_lost']
+    for value in values:
+        if value['stage'] in {won.id, lost.id}:
+            is_won = rng.random() < WIN_RATES.get(value['source'], 0.1)
+            value['stage'] = won.id if is_won else lost.id
+            value['lost_reason'] = (
+                None if is_won else rng.choice(lost_reasons).id)
 
 
 def _load_demo_stages():

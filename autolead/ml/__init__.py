@@ -12,7 +12,7 @@ store the fitted objects as bytes (`dumps`/`loads`) in Binary fields.
 import pickle
 import zlib
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Fitted models by key: loading one costs more than predicting with it
 _fitted = {}
 
@@ -29,11 +29,14 @@ def fitted_model(key, load):
 class NotEnoughData:
     "The result of a training that was refused: falsy, with the reason"
 
-    def __init__(self, reason, examples=0, minimum=0, classes=None):
+    def __init__(self, reason, examples=0, minimum=0, classes=None,
+            figure=None):
         self.reason = reason
         self.examples = examples
         self.minimum = minimum
         self.classes = dict(classes or {})
+        # the figure that fell short (a cross-validated ROC-AUC), if any
+        self.figure = figure
 
     def __bool__(self):
         return False

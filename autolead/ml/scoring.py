@@ -8,14 +8,19 @@
     data = scorer.dumps(); LeadScorer.loads(data)
 
 Columns are detected as numeric, categorical or free text (see
-`detect_columns`); the target is given by name. Two calibrated candidates
-are compared on validation data (a linear model on one-hot, scaled and
-TF-IDF features, and gradient-boosted trees that also catch interactions)
-and the better one is kept; the held-out test split is used only for the
-report, which also has the naive-Bayes frequency baseline (`FrequencyBaseline`,
-like Odoo's predictive lead scoring) fitted and evaluated on the same split.
+`detect_columns`); the target is given by name. Three candidates are
+cross-validated on the training part at each training (a regularised
+linear model on one-hot, scaled and TF-IDF features, gradient-boosted trees
+that also catch interactions, and the naive-Bayes frequency baseline like
+Odoo's predictive lead scoring) and the best is kept and calibrated; the
+held-out test split is used only for the report (ROC-AUC, PR-AUC, Brier,
+lift of the top tenth), next to the baseline fitted on the same split.
+Reasons are the lead's facts whose leads converted most above or below the
+average (`_Reasons`).
 """
+import datetime
 import math
+import re
 import time
 from collections import namedtuple
 
@@ -45,13 +50,21 @@ NUMERIC, CATEGORICAL, TEXT, IGNORED = (
 EMPTY = '(empty)'
 MIN_EXAMPLES = 50
 MIN_PER_CLASS = 10
-# Above this many training rows, candidates are validated on one split and
-# the validated model is kept; below it, 3-fold out-of-fold scores are used
-# and the winner is refitted on the whole training part.
+# a model whose cross-validated ROC-AUC is below this ranks leads hardly
+# better than chance: it is not kept (the prior scores meanwhile)
+MIN_SIGNAL = 0.55
+# Above this many training rows, candidates are cross-validated on a sample
+# of this size and the winner is fitted on 80% and calibrated on 20% of the
+# training part; below it, the winner is calibrated on its out-of-fold
+# scores and refitted on the whole training part.
 KFOLD_LIMIT = 20000
-# Reasons weaker than this (in log-odds, about 5 points of probability
-# around 50%) are noise, not worth showing.
-MIN_REASON = 0.2
+# Reasons whose leads convert less than this many times more (or less)
+# often than the average are not worth showing (but a lead always gets its
+# strongest reason).
+MIN_REASON_LIFT = 1.15
+# Smoothing of the conversion rates behind the reasons: a value seen on few
+# leads is pulled towards the average as if it had this many more leads.
+REASON_SMOOTHING = 20
 
 Score = namedtuple('Score', ['probability', 'reasons'])
 
@@ -64,19 +77,134 @@ def metrics(y_true, probability):
         'roc_auc': float(roc_auc_score(y_true, probability)),
         'pr_auc': float(average_precision_score(y_true, probability)),
         'brier': float(brier_score_loss(y_true, probability)),
+        'lift_top_decile': lift_top_decile(y_true, probability),
         'rows': int(len(y_true)),
         'positive_rate': float(y_true.mean()),
         }
 
 
-def detect_columns(frame, target=None, text_min_words=3.0):
+def lift_top_decile(y_true, probability):
+    """How many times more often the tenth of the rows scored highest is
+    positive than all rows: what a sales head calling the top leads gains"""
+    y_true = np.asarray(y_true, dtype=float)
+    if not len(y_true) or not y_true.mean():
+        return float('nan')
+    top = max(1, int(math.ceil(len(y_true) / 10)))
+    order = np.argsort(-np.asarray(probability, dtype=float), kind='stable')
+    return float(y_true[order[:top]].mean() / y_true.mean())
+
+
+ID_NAME = re.compile(
+    r'(^|[\W_])(id|ids|uuid|guid|key|pk|index|rownames?|row|number|no)$'
+    r'|^(id|uuid|guid|rownames?|index)([\W_]|$)|[a-z]Id$', re.IGNORECASE)
+ISO_DATE = re.compile(r'^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?.*)?$')
+# share of the non-empty strings of a column that must read as numbers or
+# dates for the column to be one
+PARSED_SHARE = 0.95
+
+
+def column_names(frame):
+    """frame with string column names (a DataFrame may have any hashable:
+    numbers, tuples), unique once made strings"""
+    if all(isinstance(c, str) for c in frame.columns) \
+            and frame.columns.is_unique:
+        return frame
+    names, seen = [], set()
+    for column in frame.columns:
+        name = str(column)
+        while name in seen:
+            name += '_'
+        seen.add(name)
+        names.append(name)
+    frame = frame.copy(deep=False)
+    frame.columns = names
+    return frame
+
+
+def _is_datetime(column):
+    return (pd.api.types.is_datetime64_any_dtype(column)
+        or isinstance(column.dtype, pd.DatetimeTZDtype))
+
+
+def _days(column):
+    "Dates (naive, aware or mixed) as days since 1970, in UTC"
+    dates = pd.to_datetime(column, utc=True, errors='coerce', format='mixed')
+    return ((dates - pd.Timestamp(0, tz='UTC')).dt.total_seconds()
+        / 86400).astype(float)
+
+
+def _numbers(column):
+    "The column as floats: numbers, booleans, numeric strings and dates"
+    if _is_datetime(column):
+        return _days(column)
+    if pd.api.types.is_timedelta64_dtype(column):
+        return (column.dt.total_seconds() / 86400).astype(float)
+    if pd.api.types.is_bool_dtype(column) \
+            or pd.api.types.is_numeric_dtype(column):
+        return pd.to_numeric(column, errors='coerce').astype(float)
+    values = column.dropna()
+    if len(values) and all(isinstance(
+                v, (datetime.date, pd.Timestamp)) for v in values.head(50)):
+        return _days(column)
+    strings = column.astype('object').where(column.notna(), None)
+    strings = strings.map(
+        lambda v: v.strip() if isinstance(v, str) else v)
+    numbers = pd.to_numeric(strings.replace('', None), errors='coerce')
+    if numbers.notna().sum() == 0 and strings.map(
+            lambda v: isinstance(v, str) and bool(ISO_DATE.match(v))).any():
+        return _days(strings)
+    return numbers.astype(float)
+
+
+def _string_kind(values):
+    "The kind of a column of strings (values without the empty ones)"
+    strings = values.astype(str).str.strip()
+    strings = strings[strings != '']
+    if strings.empty:
+        return IGNORED
+    numbers = pd.to_numeric(strings, errors='coerce')
+    if numbers.notna().mean() >= PARSED_SHARE:
+        return NUMERIC
+    if strings.map(lambda v: bool(ISO_DATE.match(v))).mean() >= \
+            PARSED_SHARE and _days(strings).notna().mean() >= PARSED_SHARE:
+        return NUMERIC
+    distinct = strings.nunique() / len(strings)
+    words = strings.str.split().str.len().mean()
+    # a label of several words that repeats is a category ("Fiber optic"),
+    # words that rarely repeat are free text
+    if words >= 2 and (distinct > 0.5 or words >= 6):
+        return TEXT
+    if distinct > 0.9 and len(strings) > 20:
+        return IGNORED
+    return CATEGORICAL
+
+
+def _is_identifier(name, values):
+    """Whether integers are row ids: all distinct and named like an id, or
+    a sequence (sorted, about as wide as the number of rows)"""
+    if len(values) <= 20 or values.nunique() != len(values):
+        return False
+    if ID_NAME.search(name):
+        return True
+    numbers = values.to_numpy(dtype=float)
+    steps = np.diff(numbers)
+    return bool((steps > 0).all() or (steps < 0).all()) and (
+        numbers.max() - numbers.min() <= 2 * len(numbers))
+
+
+def detect_columns(frame, target=None, text_min_words=None):
     """Return {column: kind} with kind numeric, categorical, text or ignored.
 
-    Booleans and short strings are categorical; strings of several words
-    that are mostly distinct are free text; one-word strings that are
-    almost all distinct (emails, names, codes) and integer columns whose
-    values are all distinct (row ids) are ignored. Dates become numbers.
+    Numbers, numeric strings and dates (with or without time zone) are
+    numeric; booleans and repeated labels are categorical; strings of
+    several words that rarely repeat are free text. Ignored: empty columns,
+    one-word strings that are almost all distinct (emails, names, codes)
+    and integers that are row ids, all distinct and named like an id or
+    numbering the rows in order (an amount is not an id because no two
+    amounts are equal). Column names are made strings (`column_names`).
     """
+    frame = column_names(frame)
+    target = None if target is None else str(target)
     kinds = {}
     for name in frame.columns:
         if name == target:
@@ -87,29 +215,30 @@ def detect_columns(frame, target=None, text_min_words=3.0):
             kinds[name] = IGNORED
         elif pd.api.types.is_bool_dtype(column):
             kinds[name] = CATEGORICAL
-        elif pd.api.types.is_datetime64_any_dtype(column):
+        elif _is_datetime(column) or pd.api.types.is_timedelta64_dtype(
+                column):
             kinds[name] = NUMERIC
         elif pd.api.types.is_numeric_dtype(column):
-            if (pd.api.types.is_integer_dtype(column) and len(values) > 20
-                    and values.nunique() == len(values)):
+            if pd.api.types.is_integer_dtype(column) and _is_identifier(
+                    name, values):
+                kinds[name] = IGNORED
+            elif values.nunique() <= 1:
                 kinds[name] = IGNORED
             else:
                 kinds[name] = NUMERIC
+        elif all(isinstance(v, (datetime.date, pd.Timestamp))
+                for v in values.head(50)):
+            kinds[name] = NUMERIC
+        elif all(isinstance(v, bool) for v in values.head(50)):
+            kinds[name] = CATEGORICAL
         else:
-            strings = values.astype(str)
-            distinct = strings.nunique() / len(strings)
-            words = strings.str.split().str.len().mean()
-            if words >= text_min_words or (words >= 2 and distinct > 0.5):
-                kinds[name] = TEXT
-            elif distinct > 0.9 and len(strings) > 20:
-                kinds[name] = IGNORED
-            else:
-                kinds[name] = CATEGORICAL
+            kinds[name] = _string_kind(values)
     return kinds
 
 
 def _prepare(frame, kinds):
     "Coerce the columns to what the encoders expect"
+    frame = column_names(frame)
     prepared = {}
     for name, kind in kinds.items():
         if kind == IGNORED:
@@ -117,18 +246,16 @@ def _prepare(frame, kinds):
         if name in frame.columns:
             column = frame[name]
         else:
-            column = pd.Series([None] * len(frame), index=frame.index)
+            column = pd.Series([None] * len(frame), index=frame.index,
+                dtype=object)
         if kind == NUMERIC:
-            if pd.api.types.is_datetime64_any_dtype(column):
-                column = (column - pd.Timestamp('1970-01-01')
-                    ).dt.total_seconds() / 86400
-            prepared[name] = pd.to_numeric(
-                column, errors='coerce').astype(float)
+            prepared[name] = _numbers(column).to_numpy(dtype=float)
         else:
             empty = EMPTY if kind == CATEGORICAL else ''
-            prepared[name] = [
-                empty if v is None or v is pd.NA or v != v else str(v)
-                for v in column.tolist()]
+            values = [
+                '' if v is None or v is pd.NA or v is pd.NaT or v != v
+                else str(v) for v in column.tolist()]
+            prepared[name] = [v if v.strip() else empty for v in values]
     return pd.DataFrame(prepared, index=frame.index)
 
 
@@ -196,15 +323,6 @@ class _TopTerms:
         # how much likelier a term is in won than in lost texts
         self.lift = (positive_rate + 1e-3) / (negative_rate + 1e-3)
         return self
-
-    def reasons(self, text, count=2, min_lift=1.3):
-        "The terms of text most typical of won examples"
-        if self.vectorizer is None:
-            return []
-        words = set(self.vectorizer.build_analyzer()(text))
-        found = [(lift, term) for term, lift in zip(self.terms, self.lift)
-            if lift >= min_lift and term in words]
-        return [term for _, term in sorted(found, reverse=True)[:count]]
 
     def transform(self, texts):
         if self.vectorizer is None:
@@ -278,103 +396,12 @@ class _Linear:
         # do not show up as reasons; it costs little ranking quality.
         self.estimator = LogisticRegression(C=0.3, max_iter=2000)
         self.estimator.fit(matrix, y)
-        self._describe_features()
         return self
 
     def raw(self, prepared):
-        return self.explain(prepared, 0)[0]
-
-    def explain(self, prepared, count):
-        "Raw scores (log-odds) and up to count reasons per row"
-        matrix = self.transformer.transform(prepared)
-        raw = self.estimator.decision_function(matrix)
-        if not count:
-            return raw, [[] for _ in range(len(prepared))]
-        return raw, self._reasons(matrix, prepared, count)
-
-    def _describe_features(self):
-        "(column, kind, value) for each feature, in matrix order"
-        features = []
-        for name, transformer, columns in self.transformer.transformers_:
-            if name == 'numeric':
-                impute = transformer.named_steps['impute']
-                features.extend((c, NUMERIC, None) for c in columns)
-                if impute.indicator_ is not None:
-                    features.extend(
-                        (columns[i], NUMERIC, EMPTY)
-                        for i in impute.indicator_.features_)
-            elif name == 'categorical':
-                for i, column in enumerate(columns):
-                    categories = list(transformer.categories_[i])
-                    infrequent = transformer.infrequent_categories_[i]
-                    if infrequent is not None:
-                        rare = set(infrequent)
-                        categories = [c for c in categories if c not in rare]
-                    features.extend(
-                        (column, CATEGORICAL, str(c)) for c in categories)
-                    if infrequent is not None:
-                        features.append((column, CATEGORICAL, None))
-            else:
-                features.extend(
-                    (columns, TEXT, str(term))
-                    for term in transformer.get_feature_names_out())
-        self.features = features
-
-    def _reasons(self, matrix, prepared, count):
-        """Features with the largest positive contributions (coefficient x
-        value) to the row's log-odds; the terms of a text column add up to
-        one reason naming its strongest terms"""
-        contributions = matrix.multiply(
-            self.estimator.coef_.ravel()).tocsr()
-        result = []
-        for row in range(matrix.shape[0]):
-            start, end = contributions.indptr[row:row + 2]
-            candidates, texts = [], {}
-            for index, value in zip(contributions.indices[start:end],
-                    contributions.data[start:end]):
-                if value <= 0:
-                    continue
-                feature = self.features[index]
-                if feature[1] == TEXT:
-                    texts.setdefault(feature[0], []).append(
-                        (value, feature[2]))
-                else:
-                    candidates.append(
-                        (value, self._label(feature, prepared, row)))
-            for column, terms in texts.items():
-                # many weak terms are noise, even when they add up
-                terms = sorted(
-                    t for t in terms if t[0] >= MIN_REASON / 2)[::-1]
-                shown = []
-                for value, term in terms[:3]:
-                    if shown and value < terms[0][0] / 2:
-                        break
-                    # 'approved' adds nothing to 'budget approved'
-                    if not any(term in t or t in term for t in shown):
-                        shown.append(term)
-                if shown:
-                    candidates.append((sum(v for v, _ in terms), self._label(
-                                (column, TEXT, shown[:2]), prepared, row)))
-            candidates.sort(key=lambda c: -c[0])
-            result.append([label for value, label in candidates[:count]
-                    if value >= MIN_REASON])
-        return result
-
-    @staticmethod
-    def _label(feature, prepared, row):
-        column, kind, value = feature
-        if kind == NUMERIC:
-            if value == EMPTY:
-                return f'{column} is empty'
-            return f'{column} = {prepared[column].iat[row]:g}'
-        if kind == CATEGORICAL:
-            if value is None:
-                return f'{column} is a rare value'
-            if value == EMPTY:
-                return f'{column} is empty'
-            return f'{column} = {value}'
-        verb = 'mention' if column.endswith('s') else 'mentions'
-        return f'{column} {verb} ' + ', '.join(f"'{t}'" for t in value)
+        "Raw scores (log-odds) per row"
+        return self.estimator.decision_function(
+            self.transformer.transform(prepared))
 
 
 class _Boosted:
@@ -401,14 +428,17 @@ class _Boosted:
         matrix = self._matrix(prepared)
         categorical = list(range(
                 len(self.numeric), len(self.numeric) + len(self.categorical)))
+        # without early stopping (small data) fewer rounds, not to learn
+        # the examples by heart
         self.estimator = HistGradientBoostingClassifier(
-            learning_rate=0.1, max_iter=300, max_leaf_nodes=31,
+            learning_rate=0.1,
+            max_iter=300 if rows >= 500 else max(30, rows // 5),
+            max_leaf_nodes=31,
             l2_regularization=1.0, early_stopping=rows >= 500,
             categorical_features=categorical or None,
             random_state=self.random_state)
         with _threads(rows):
             self.estimator.fit(matrix, y)
-        self._reference(matrix)
         return self
 
     def _matrix(self, prepared):
@@ -423,83 +453,187 @@ class _Boosted:
         return np.hstack(parts) if parts else np.zeros((len(prepared), 0))
 
     def raw(self, prepared):
-        return self.explain(prepared, 0)[0]
-
-    def _reference(self, matrix):
-        """A neutral matrix row (median, most frequent category, empty text)
-        and the matrix columns of each data column, to measure what each
-        column's actual value adds"""
-        groups, position = [], 0
-        for column in self.numeric + self.categorical:
-            groups.append((column, [position]))
-            position += 1
-        for column in self.text:
-            width = len(self.terms[column].terms)
-            groups.append((column, list(range(position, position + width))))
-            position += width
-        reference = np.zeros(matrix.shape[1])
-        for j in range(len(self.numeric) + len(self.categorical)):
-            values = matrix[:, j][~np.isnan(matrix[:, j])]
-            if not len(values):
-                reference[j] = np.nan
-            elif j < len(self.numeric):
-                reference[j] = np.median(values)
-            else:
-                codes, counts = np.unique(values, return_counts=True)
-                reference[j] = codes[counts.argmax()]
-        self.groups, self.reference = groups, reference
-
-    def explain(self, prepared, count, chunk=2000):
-        """Raw scores (log-odds) and up to count reasons per row: the
-        columns whose actual value raises the score most over the
-        reference"""
+        "Raw scores (log-odds) per row"
         matrix = self._matrix(prepared)
-        if not count:
-            with _threads(len(matrix)):
-                raw = self.estimator.decision_function(matrix)
-            return raw, [[] for _ in range(len(prepared))]
-        scores = np.zeros(len(prepared))
-        gains = np.zeros((len(prepared), len(self.groups)))
-        for start in range(0, len(prepared), chunk):
-            part = matrix[start:start + chunk]
-            # the rows, then each column of each row set to its reference
-            stacked = np.tile(part, (len(self.groups) + 1, 1))
-            for g, (_, indices) in enumerate(self.groups, 1):
-                rows = slice(g * len(part), (g + 1) * len(part))
-                stacked[rows, indices] = self.reference[indices]
-            with _threads(len(stacked)):
-                raw = self.estimator.decision_function(stacked).reshape(
-                    len(self.groups) + 1, len(part))
-            scores[start:start + len(part)] = raw[0]
-            gains[start:start + len(part)] = (raw[0] - raw[1:]).T
-        result = []
-        for row in range(len(prepared)):
-            labels = []
-            for j in np.argsort(-gains[row]):
-                if gains[row, j] < MIN_REASON or len(labels) >= count:
-                    break
-                label = self._label(self.groups[j][0], prepared, row)
-                if label:
-                    labels.append(label)
-            result.append(labels)
-        return scores, result
+        with _threads(len(matrix)):
+            return self.estimator.decision_function(matrix)
 
-    def _label(self, column, prepared, row):
+
+class _Bayes:
+    "The naive-Bayes frequency baseline as a candidate model"
+    name = 'naive_bayes'
+
+    def __init__(self, kinds, random_state):
+        self.kinds = kinds
+
+    def fit(self, prepared, y):
+        self.baseline = FrequencyBaseline(self.kinds).fit(prepared, y)
+        return self
+
+    def raw(self, prepared):
+        return self.baseline.logits(prepared)
+
+
+NEUTRAL = "Nothing known yet raises or lowers the chance"
+# How the facts of some columns read to a representative; the others read
+# "Column: value"
+NUMERIC_FACTS = {
+    'days_since_contact': ("No contact for {:,.0f} days", "No contact yet"),
+    'days_open': ("Open for {:,.0f} days", None),
+    'interactions': ("{:,.0f} interactions", None),
+    'follow_ups': ("{:,.0f} follow-up notes", None),
+    'stage_changes': ("{:,.0f} stage moves", None),
+    }
+
+
+def _title(column):
+    title = re.sub(r'[_\s]+', ' ', str(column)).strip()
+    return title[:1].upper() + title[1:]
+
+
+def _comparison(lift):
+    if lift >= 1:
+        return f' \N{EM DASH} converts {lift:.1f}\N{MULTIPLICATION SIGN} ' \
+            'more often than average'
+    return f' \N{EM DASH} converts {1 / lift:.1f}\N{MULTIPLICATION SIGN} ' \
+        'less often than average'
+
+
+class _Reasons:
+    """Why a lead scores as it does, in words a representative reads
+
+    For each column, the conversion rate of the training leads sharing the
+    lead's value (its category, the fifth of the numbers it falls in, a
+    term of its text) against the average: "Source: Website — converts
+    2.1× more often than average". The values that set the lead furthest
+    from the average, up or down, are its reasons. Rates are smoothed
+    towards the average so a value seen on three leads does not shout.
+    Everything is looked up in arrays, for all leads at once.
+    """
+
+    def __init__(self, kinds, bins=5, terms=30):
+        self.kinds = {c: k for c, k in kinds.items() if k != IGNORED}
+        self.bins = bins
+        self.terms = terms
+
+    def _rates(self, codes, y, size):
+        "log(lift) of each code 0..size-1, smoothed"
+        won = np.bincount(codes, weights=y, minlength=size)
+        seen = np.bincount(codes, minlength=size)
+        rate = (won + REASON_SMOOTHING * self.average) / (
+            seen + REASON_SMOOTHING)
+        return np.log(rate / self.average)
+
+    def fit(self, prepared, y):
+        y = np.asarray(y, dtype=float)
+        self.average = max(float(y.mean()), 1e-6)
+        self.columns = []
+        for column, kind in self.kinds.items():
+            if kind == CATEGORICAL:
+                values = pd.Series(prepared[column]).astype(str)
+                categories = pd.Index(values.unique())
+                codes = categories.get_indexer(values)
+                lift = self._rates(codes, y, len(categories))
+                facts = np.array([
+                        f'{_title(column)}: '
+                        + ('not set' if v == EMPTY else v[:1].upper() + v[1:])
+                        for v in categories], dtype=object)
+                self.columns.append((column, kind, categories, lift, facts))
+            elif kind == NUMERIC:
+                numbers = prepared[column].to_numpy(dtype=float)
+                present = numbers[~np.isnan(numbers)]
+                edges = np.unique(np.quantile(present, np.linspace(
+                            0, 1, self.bins + 1)[1:-1])) if len(present) \
+                    else np.array([])
+                codes = self._bins(numbers, edges)
+                lift = self._rates(codes, y, len(edges) + 2)
+                self.columns.append((column, kind, edges, lift, None))
+            elif kind == TEXT:
+                top = _TopTerms(self.terms).fit(prepared[column], y)
+                if not len(top.terms):
+                    continue
+                present = top.transform(prepared[column])
+                won = present[y == 1].sum(axis=0)
+                seen = present.sum(axis=0)
+                lift = np.log((won + REASON_SMOOTHING * self.average) / (
+                        seen + REASON_SMOOTHING) / self.average)
+                verb = 'mention' if column.endswith('s') else 'mentions'
+                facts = np.array([f"{_title(column)} {verb} '{t}'"
+                        for t in top.terms], dtype=object)
+                self.columns.append((column, kind, top, lift, facts))
+        return self
+
+    @staticmethod
+    def _bins(numbers, edges):
+        "Bin of each number; the last bin holds the empty values"
+        codes = np.searchsorted(edges, numbers, side='right')
+        return np.where(np.isnan(numbers), len(edges) + 1, codes)
+
+    def explain(self, prepared, count, probability=None):
+        """Up to count reasons per row of prepared, strongest first; with
+        the rows' probability, those that pull the same way as the score
+        (up above the average, down below) come first"""
+        rows = len(prepared)
+        if not count or not self.columns or not rows:
+            return [[] for _ in range(rows)]
+        strength = np.zeros((rows, len(self.columns)))
+        lifts = np.zeros((rows, len(self.columns)))
+        codes = np.zeros((rows, len(self.columns)), dtype=int)
+        for j, (column, kind, table, lift, _) in enumerate(self.columns):
+            if kind == CATEGORICAL:
+                code = table.get_indexer(
+                    pd.Series(prepared[column]).astype(str))
+                value = np.where(code >= 0, lift[np.maximum(code, 0)], 0.0)
+            elif kind == NUMERIC:
+                code = self._bins(
+                    prepared[column].to_numpy(dtype=float), table)
+                value = lift[code]
+            else:
+                present = table.transform(prepared[column]) > 0
+                weighted = np.where(present, np.abs(lift), -1.0)
+                code = weighted.argmax(axis=1)
+                value = np.where(
+                    present[np.arange(rows), code], lift[code], 0.0)
+            codes[:, j] = code
+            lifts[:, j] = value
+            strength[:, j] = np.abs(value)
+        rank = strength
+        if probability is not None:
+            up = (np.asarray(probability) >= self.average)[:, None]
+            rank = strength + 100 * ((lifts > 0) == up)
+        order = np.argsort(-rank, axis=1, kind='stable')[:, :count]
+        chosen = np.take_along_axis(strength, order, axis=1)
+        # the strongest reason always, the others when they matter
+        keep = chosen >= math.log(MIN_REASON_LIFT)
+        keep[:, 0] |= strength.max(axis=1) > 1e-3
+        keep &= chosen > 1e-3
+        result = [[] for _ in range(rows)]
+        for row, k in zip(*np.nonzero(keep)):
+            j = order[row, k]
+            result[row].append(self._fact(
+                    j, prepared, row, codes[row, j])
+                + _comparison(math.exp(lifts[row, j])))
+        return result
+
+    def _fact(self, j, prepared, row, code):
+        column, kind, table, _, facts = self.columns[j]
+        if kind != NUMERIC:
+            return facts[code]
         value = prepared[column].iat[row]
-        if column in self.text:
-            terms = self.terms[column].reasons(value)
-            if not terms:
-                return None
-            verb = 'mention' if column.endswith('s') else 'mentions'
-            return f'{column} {verb} ' + ', '.join(f"'{t}'" for t in terms)
-        if column in self.numeric:
-            return f'{column} is empty' if math.isnan(value) \
-                else f'{column} = {value:g}'
-        return f'{column} is empty' if value == EMPTY \
-            else f'{column} = {value}'
+        known, empty = NUMERIC_FACTS.get(column, (None, None))
+        if math.isnan(value):
+            return empty or f'{_title(column)}: not set'
+        if known:
+            fact = known.format(value)
+            return fact[:-1] if value == 1 and fact.endswith('s') else fact
+        if float(value).is_integer() or abs(value) >= 1000:
+            return f'{_title(column)}: {value:,.0f}'
+        return f'{_title(column)}: {value:,.3g}'
 
 
-CANDIDATES = {'linear': _Linear, 'boosted': _Boosted}
+CANDIDATES = {'linear': _Linear, 'boosted': _Boosted, 'naive_bayes': _Bayes}
+# the candidates from the simplest
+SIMPLICITY = ['linear', 'naive_bayes', 'boosted']
 
 
 class _Platt:
@@ -532,13 +666,15 @@ class LeadScorer(_Scorer):
     "A trained, calibrated conversion model; build it with train_scorer"
     KIND = 'autolead.lead_scorer'
 
-    def __init__(self, target, positive, kinds, model, calibrator, report):
+    def __init__(self, target, positive, kinds, model, calibrator, report,
+            explainer=None):
         self.target = target
         self.positive = positive
         self.kinds = kinds
         self.model = model
         self.calibrator = calibrator
         self.report = report
+        self.explainer = explainer
 
     @property
     def algorithm(self):
@@ -546,17 +682,25 @@ class LeadScorer(_Scorer):
 
     def predict_proba(self, frame):
         "Probability of the positive outcome (0-1) per row"
+        if not len(frame):
+            return np.zeros(0)
         return self.calibrator(self.model.raw(_prepare(frame, self.kinds)))
 
     def reasons(self, frame, count=3):
         "Up to count readable reasons per row, strongest first"
-        return self.model.explain(_prepare(frame, self.kinds), count)[1]
+        if not len(frame):
+            return []
+        return self.explainer.explain(_prepare(frame, self.kinds), count)
 
     def score(self, frame, reasons=3):
         "Return a Score(probability 0-100, reasons) for each row of frame"
-        raw, labels = self.model.explain(
-            _prepare(frame, self.kinds), reasons)
-        percent = np.rint(self.calibrator(raw) * 100).astype(int)
+        if not len(frame):
+            return []
+        prepared = _prepare(frame, self.kinds)
+        raw = self.model.raw(prepared)
+        probability = self.calibrator(raw)
+        labels = self.explainer.explain(prepared, reasons, probability)
+        percent = np.rint(probability * 100).astype(int)
         return [Score(int(p), r) for p, r in zip(percent, labels)]
 
     def dumps(self):
@@ -611,14 +755,21 @@ class PriorScorer(_Scorer):
                     continue
                 weight = weights.get(str(value).lower())
                 if weight:
-                    rows[row].append((f'{column} = {value}', weight))
+                    value = str(value)
+                    rows[row].append((f'{_title(column)}: '
+                            f'{value[:1].upper() + value[1:]}', weight))
         for column, weight in self.per_unit.items():
             if column not in frame.columns:
                 continue
             numbers = pd.to_numeric(frame[column], errors='coerce')
             for row, value in enumerate(numbers):
                 if not math.isnan(value) and value * weight:
-                    rows[row].append((f'{column} = {value:g}', value * weight))
+                    known = NUMERIC_FACTS.get(column, (None, None))[0]
+                    fact = known.format(value) if known \
+                        else f'{_title(column)}: {value:,.3g}'
+                    if value == 1 and known and fact.endswith('s'):
+                        fact = fact[:-1]
+                    rows[row].append((fact, value * weight))
         for column, weights in self.keywords.items():
             if column not in frame.columns:
                 continue
@@ -627,8 +778,9 @@ class PriorScorer(_Scorer):
             for row, text in enumerate(texts):
                 for keyword, weight in weights.items():
                     if keyword in text:
-                        rows[row].append(
-                            (f"{column} {verb} '{keyword}'", weight))
+                        rows[row].append((
+                                f"{_title(column)} {verb} '{keyword}'",
+                                weight))
         return rows
 
     def predict_proba(self, frame):
@@ -638,9 +790,11 @@ class PriorScorer(_Scorer):
         return 1 / (1 + np.exp(-logits))
 
     def reasons(self, frame, count=3):
+        """What raises the score most, then what lowers it most (or that
+        nothing does)"""
         return [
-            [label for label, weight in sorted(row, key=lambda c: -c[1])
-                if weight > 0][:count]
+            [label for label, weight in sorted(row, key=lambda c: (
+                        c[1] < 0, -abs(c[1])))][:count] or [NEUTRAL]
             for row in self._contributions(frame)]
 
 
@@ -692,13 +846,16 @@ class FrequencyBaseline:
             self.tables[column] = (ratio.to_dict(), unseen)
         return self
 
-    def predict_proba(self, prepared):
+    def logits(self, prepared):
         logits = np.full(
             len(prepared), math.log(max(self.won, 1) / max(self.lost, 1)))
         for column, (ratio, unseen) in self.tables.items():
             values = self._values(prepared, column)
             logits += values.map(ratio).fillna(unseen).to_numpy(dtype=float)
-        return 1 / (1 + np.exp(-np.clip(logits, -500, 500)))
+        return np.clip(logits, -500, 500)
+
+    def predict_proba(self, prepared):
+        return 1 / (1 + np.exp(-self.logits(prepared)))
 
 
 def _target(frame, target, positive):
@@ -720,16 +877,31 @@ def _target(frame, target, positive):
     return closed, (outcome == positive).to_numpy(dtype=int), positive
 
 
+def _folds(rows):
+    return 5 if rows <= 5000 else 3
+
+
 def train_scorer(
         frame, target, positive=None, kinds=None, test_size=0.2,
         min_examples=MIN_EXAMPLES, min_per_class=MIN_PER_CLASS,
-        candidates=('linear', 'boosted'), random_state=0):
+        candidates=('linear', 'boosted', 'naive_bayes'), random_state=0,
+        min_signal=MIN_SIGNAL):
     """Train a LeadScorer from frame, or return NotEnoughData
 
     Rows whose target is empty (open leads) are left out. kinds overrides
     or completes the detected column kinds ({column: kind}).
+
+    The model is chosen at each training by stratified cross-validation
+    on the training part among candidates (a regularised logistic
+    regression, gradient-boosted trees and the naive-Bayes baseline), so
+    the model kept is the one that ranks this data best (ROC-AUC mean over
+    the folds; their spread is reported), or the simplest within one
+    standard error of it. Above KFOLD_LIMIT rows the choice
+    is made on a sample of that size. The held-out test part is used only
+    for the report: ROC-AUC, PR-AUC, Brier and the lift of the top tenth.
     """
     start = time.perf_counter()
+    frame, target = column_names(frame), str(target)
     closed, y, positive = _target(frame, target, positive)
     counts = {'positive': int(y.sum()), 'negative': int(len(y) - y.sum())}
     if len(y) < min_examples:
@@ -743,7 +915,7 @@ def train_scorer(
         return NotEnoughData(
             'too few examples of one outcome', len(y), min_per_class, counts)
     detected = detect_columns(closed, target)
-    detected.update(kinds or {})
+    detected.update({str(c): k for c, k in (kinds or {}).items()})
     detected.pop(target, None)
     if not any(k != IGNORED for k in detected.values()):
         return NotEnoughData('no usable column', len(y), 1, counts)
@@ -752,40 +924,75 @@ def train_scorer(
         prepared, y, test_size=test_size, stratify=y,
         random_state=random_state)
 
+    # the rows the candidates are cross-validated on
+    chosen_rows = np.arange(len(train))
     if len(train) > KFOLD_LIMIT:
+        chosen_rows, _ = train_test_split(
+            chosen_rows, train_size=KFOLD_LIMIT, stratify=y_train,
+            random_state=random_state)
+    sample, y_sample = train.iloc[chosen_rows], y_train[chosen_rows]
+    folds = min(_folds(len(sample)), int(np.bincount(y_sample).min()))
+    splits = list(StratifiedKFold(
+            max(folds, 2), shuffle=True, random_state=random_state).split(
+            sample, y_sample))
+    candidate_report, best, oof = {}, None, {}
+    for name in candidates:
+        raw = np.zeros(len(sample))
+        aucs = []
+        for fit_part, validation in splits:
+            model = CANDIDATES[name](detected, random_state).fit(
+                sample.iloc[fit_part], y_sample[fit_part])
+            raw[validation] = model.raw(sample.iloc[validation])
+            aucs.append(roc_auc_score(
+                    y_sample[validation], raw[validation]))
+        oof[name] = raw
+        mean, spread = float(np.mean(aucs)), float(np.std(aucs))
+        candidate_report[name] = {
+            'cv_roc_auc': mean, 'cv_roc_auc_std': spread,
+            'cv_pr_auc': float(average_precision_score(y_sample, raw)),
+            'folds': len(splits),
+            }
+        if best is None or mean > best[1]:
+            best = (name, mean, raw)
+    # the one-standard-error rule: the simplest candidate within a standard
+    # error of the best mean wins (on little data the folds disagree and
+    # trees win by chance)
+    best_figures = candidate_report[best[0]]
+    margin = best_figures['cv_roc_auc_std'] / math.sqrt(len(splits))
+    for simplest in sorted(candidates, key=SIMPLICITY.index):
+        if candidate_report[simplest]['cv_roc_auc'] >= \
+                best_figures['cv_roc_auc'] - margin:
+            break
+    name = simplest
+    raw = best[2] if name == best[0] else oof[name]
+    if best[1] < min_signal:
+        return NotEnoughData(
+            'no signal: no model ranks won above lost better than chance',
+            len(y), min_examples, counts, figure=best[1])
+    if len(train) > KFOLD_LIMIT:
+        # fitted on most of the training part, calibrated on the rest
         fit_part, validation = train_test_split(
             np.arange(len(train)), test_size=0.2, stratify=y_train,
             random_state=random_state)
-        splits = [(fit_part, validation)]
+        model = CANDIDATES[name](detected, random_state).fit(
+            train.iloc[fit_part], y_train[fit_part])
+        calibrator = _Platt().fit(
+            model.raw(train.iloc[validation]), y_train[validation])
     else:
-        splits = list(StratifiedKFold(
-                3, shuffle=True, random_state=random_state).split(
-                train, y_train))
-    validated = np.concatenate([v for _, v in splits])
-    candidate_report, best = {}, None
-    for name in candidates:
-        raw = np.zeros(len(train))
-        for fit_part, validation in splits:
-            model = CANDIDATES[name](detected, random_state).fit(
-                train.iloc[fit_part], y_train[fit_part])
-            raw[validation] = model.raw(train.iloc[validation])
-        auc = roc_auc_score(y_train[validated], raw[validated])
-        candidate_report[name] = {'validation_roc_auc': float(auc)}
-        # Prefer the first (linear, whose reasons are exact) unless another
-        # is clearly better.
-        if best is None or auc > best[1] + 0.005:
-            best = (name, auc, raw, model)
-    name, _, raw, model = best
-    calibrator = _Platt().fit(raw[validated], y_train[validated])
-    if len(splits) > 1:
+        # calibrated on the out-of-fold scores, refitted on everything
+        calibrator = _Platt().fit(raw, y_sample)
         model = CANDIDATES[name](detected, random_state).fit(train, y_train)
 
+    explainer = _Reasons(detected).fit(train, y_train)
     baseline = FrequencyBaseline(detected).fit(train, y_train)
-    scorer = LeadScorer(target, positive, detected, model, calibrator, {})
+    scorer = LeadScorer(
+        target, positive, detected, model, calibrator, {}, explainer)
     scorer.report = {
         'algorithm': name,
         'model': metrics(y_test, calibrator(model.raw(test))),
         'baseline': metrics(y_test, baseline.predict_proba(test)),
+        'cv_roc_auc': candidate_report[name]['cv_roc_auc'],
+        'cv_roc_auc_std': candidate_report[name]['cv_roc_auc_std'],
         'candidates': candidate_report,
         'train_rows': int(len(train)),
         'test_rows': int(len(test)),

@@ -105,6 +105,50 @@ class ChatbotTestCase(DataRouteTestCase):
             [t['number'] for t in reply['tickets']], [self.ravi_ticket])
         self.assertNotIn(self.asha_ticket, str(reply))
 
+    def test_forgot_password_public(self):
+        "A visitor who forgot the password gets the reset page, not sign in"
+        for question in ["I forgot my password",
+                "I cannot sign in to my account, help"]:
+            with self.subTest(question=question):
+                reply = self.ask(question).json
+                self.assertNotIn("Please sign in", reply['answer'])
+                self.assertEqual(
+                    reply['offer_url'], f'/{self.db_name}/portal/reset')
+        # a question about one's tickets on the public site says how to
+        # sign in and what to do without the password
+        reply = self.ask("Where is my ticket?").json
+        self.assertIn("Forgot your password", reply['answer'])
+        self.assertEqual(reply['offer_url'], f'/{self.db_name}/portal/signin')
+
+    def test_faq_before_intents(self):
+        "An FAQ entry on a topic answers before a built-in intent"
+        pool_faq = [
+            ("When is your office open?", "Monday to Friday, 9 to 18.",
+                "hours, opening times"),
+            ("How do I open a support ticket?",
+                "Sign in and choose New Ticket in the portal.", ""),
+            ]
+        with Transaction().start(DB_NAME, 0) as transaction:
+            FAQ = Pool().get('autolead.faq')
+            faqs = FAQ.create([{'question': q, 'answer': a,
+                        'keywords': k or None} for q, a, k in pool_faq])
+            transaction.commit()
+        try:
+            reply = self.ask("When is the office open?").json
+            self.assertEqual(reply['kind'], 'faq')
+            self.assertIn("Monday to Friday", reply['answer'])
+            reply = self.ask("I want to open a ticket").json
+            self.assertEqual(reply['kind'], 'faq')
+            self.assertIn("New Ticket", reply['answer'])
+            # with the customer's records an intent answers better
+            reply = self.ask("Where is my ticket?", self.asha_session).json
+            self.assertEqual(reply['kind'], 'intent')
+        finally:
+            with Transaction().start(DB_NAME, 0) as transaction:
+                FAQ = Pool().get('autolead.faq')
+                FAQ.delete(FAQ.browse([f.id for f in faqs]))
+                transaction.commit()
+
     def test_customer_faq(self):
         "Answers for customers are kept from the public site"
         reply = self.ask("How do I download my invoices?",
@@ -123,10 +167,14 @@ class ChatbotTestCase(DataRouteTestCase):
         reply = self.ask("recipe for banana bread").json
         self.assertEqual(reply['kind'], 'none')
         self.assertEqual(reply['offer'], 'enquiry')
-        self.assertIsNone(reply['offer_url'])
+        # the next step is always there: the contact form of the portal
+        self.assertEqual(
+            reply['offer_url'], f'/{self.db_name}/portal/contact')
         reply = self.ask("does the moon orbit saturn",
             self.asha_session).json
         self.assertEqual(reply['offer'], 'ticket')
+        self.assertEqual(
+            reply['offer_url'], f'/{self.db_name}/portal/tickets/new')
         logged = self.logged()[before:]
         self.assertEqual(logged, [
                 ("recipe for banana bread", 'public', False),

@@ -64,6 +64,88 @@ class LeadScoringTestCase(DatabaseTestCase):
         self.assertEqual(len(Lead.scoring_frame()), Lead.search_count([]))
 
     @with_transaction()
+    def test_scoring_frame_as_of_close(self):
+        "Activity after a lead is won or lost does not change what it teaches"
+        import datetime
+        import time
+
+        import pandas as pd
+        pool = Pool()
+        Lead = pool.get('autolead.lead')
+        Note = pool.get('autolead.lead.note')
+        Interaction = pool.get('autolead.lead.interaction')
+        Transition = pool.get('autolead.lead.stage.transition')
+        new, contacted, won, lost = (stage('stage_new'),
+            stage('stage_contacted'), stage('stage_won'), stage('stage_lost'))
+        for from_, to in [(new, contacted), (contacted, won),
+                (contacted, lost)]:
+            if not Transition.allowed(from_, to):
+                Transition.create([{
+                            'from_stage': from_.id, 'to_stage': to.id}])
+        LostReason = pool.get('autolead.lead.lost_reason')
+        winner, loser = Lead.create([
+                {'name': "Asha Rao", 'source': 'referral'},
+                {'name': "Ravi Rao", 'source': 'website'},
+                ])
+        before = datetime.datetime.now() - datetime.timedelta(days=3)
+        Note.create([{'lead': l.id, 'text': "Asked for a demo.",
+                    'date': before} for l in [winner, loser]])
+        Interaction.create([{'lead': l.id, 'date': before}
+                for l in [winner, loser]])
+        Lead.write([winner, loser], {'stage': contacted.id})
+        Lead.write([winner], {'stage': won.id},
+            [loser], {'stage': lost.id,
+                'lost_reason': LostReason.search([])[0].id})
+        ids = [winner.id, loser.id]
+        frame = Lead.scoring_frame(ids)
+
+        # what a representative does once the outcome is known (dates are
+        # to the second: the close is over when the next second starts)
+        time.sleep(1.1)
+        later = datetime.datetime.now() + datetime.timedelta(hours=1)
+        Note.create([
+                {'lead': winner.id, 'text': "Contract signed, invoice sent."},
+                {'lead': winner.id, 'text': "Paid.", 'date': later},
+                {'lead': loser.id, 'text': "Went to a competitor.",
+                    'date': later},
+                ])
+        Interaction.create([{'lead': l.id} for l in [winner, loser]]
+            + [{'lead': winner.id, 'date': later}])
+        after = Lead.scoring_frame(ids)
+
+        self.assertEqual(list(frame['outcome']), ['won', 'lost'])
+        self.assertEqual(list(frame['follow_ups']), [1, 1])
+        self.assertEqual(list(frame['interactions']), [1, 1])
+        self.assertEqual(list(frame['stage_changes']), [1, 1])
+        self.assertNotIn("Contract", after.loc[winner.id, 'notes'])
+        pd.testing.assert_frame_equal(frame, after)
+        # days run to the close, not to today: equal above
+        self.assertGreaterEqual(frame.loc[winner.id, 'days_since_contact'],
+            2.9)
+
+    @with_transaction()
+    def test_train_now_is_queued(self):
+        "Train Now returns at once with a queued run; the queue trains it"
+        pool = Pool()
+        Configuration = pool.get('autolead.lead.scoring.configuration')
+        Run = pool.get('autolead.lead.scoring.run')
+        Queue = pool.get('ir.queue')
+        transaction = Transaction()
+        del transaction.tasks[:]
+
+        Configuration.train([Configuration(1)])
+        run, = Run.search([])
+        self.assertEqual(run.state, 'queued')
+        self.assertTrue(run.progress)
+        self.assertEqual(len(transaction.tasks), 1)
+
+        Queue(transaction.tasks.pop()).run()
+        run, = Run.search([])
+        self.assertEqual(run.state, 'not_enough_data')
+        self.assertIsNone(run.progress)
+        self.assertIn("Not enough data", run.message)
+
+    @with_transaction()
     def test_prior(self):
         "The prior is validated; without one open leads have no score"
         pool = Pool()
@@ -83,7 +165,7 @@ class LeadScoringTestCase(DatabaseTestCase):
         Lead.rescore([referral, website])
         self.assertEqual((referral.score, website.score), (88, 50))
         self.assertEqual(referral.score_kind, 'prior')
-        self.assertEqual(referral.score_reasons, "source = referral")
+        self.assertEqual(referral.score_reasons, "Source: Referral")
         self.assertEqual(Lead.search([
                     ('hot', '=', True), ('id', 'in', [referral.id, website.id]),
                     ]), [referral])

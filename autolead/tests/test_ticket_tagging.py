@@ -106,8 +106,12 @@ class TicketTaggingTestCase(DatabaseTestCase):
         Run = pool.get('autolead.ticket.tagging.run')
         billing, technical, money, access, party = self._setup()
         self._tagged_tickets(party, billing, technical, money, access)
-        waiting, = Ticket.create([{
-                    'subject': "Problem", 'customer': party.id}])
+        waiting, vague = Ticket.create([{
+                    'subject': "Sync stopped working after update 7",
+                    'customer': party.id,
+                    }, {'subject': "Problem", 'customer': party.id}])
+        # no keyword of the categories in it
+        self.assertIsNone(waiting.suggested_category)
 
         category_run, tag_run = Run.train()
         self.assertEqual(category_run.state, 'trained')
@@ -135,7 +139,63 @@ class TicketTaggingTestCase(DatabaseTestCase):
 
         # tickets waiting in the queue got suggestions at the training
         waiting = Ticket(waiting.id)
-        self.assertIsNotNone(waiting.suggested_category_confidence)
+        self.assertEqual(waiting.suggested_category, technical)
+        # with two categories, a ticket about neither gets none: its top
+        # confidence is above one half but means nothing
+        self.assertIsNone(Ticket(vague.id).suggested_category)
+        self.assertEqual(category_run.folds, 5)
+        self.assertEqual(category_run.test_rows, 60)
+        self.assertIsNotNone(category_run.keyword_macro_f1)
+        self.assertGreater(category_run.macro_f1,
+            category_run.keyword_macro_f1)
+
+    @with_transaction()
+    def test_keywords_kept_until_beaten(self):
+        "Keywords that suggest as well as the model stay in use"
+        pool = Pool()
+        Ticket = pool.get('autolead.ticket')
+        Category = pool.get('autolead.ticket.category')
+        Run = pool.get('autolead.ticket.tagging.run')
+        billing, technical, money, access, party = self._setup()
+        Category.write([billing], {
+                'keywords': "invoice, refund, bill, payment, charged"},
+            [technical], {
+                'keywords': "error, crashes, password, page, login, sync"})
+        self._tagged_tickets(party, billing, technical, money, access)
+
+        category_run, _ = Run.train()
+        self.assertEqual(category_run.state, 'keywords_kept')
+        self.assertEqual(category_run.keyword_macro_f1, 1.0)
+        self.assertIn("keywords are kept", category_run.message)
+        self.assertEqual(Run.current('category'), category_run)
+        ticket, = Ticket.create([{
+                    'subject': "Wrong bill", 'customer': party.id}])
+        # suggested by the keywords: the rule's confidence for one keyword
+        self.assertEqual(ticket.suggested_category, billing)
+        self.assertEqual(ticket.suggested_category_confidence, 0.5)
+
+    @with_transaction()
+    def test_train_now_is_queued(self):
+        "Train Now returns at once with queued runs; the queue trains them"
+        pool = Pool()
+        Configuration = pool.get('autolead.configuration')
+        Run = pool.get('autolead.ticket.tagging.run')
+        Queue = pool.get('ir.queue')
+        transaction = Transaction()
+        billing, technical, money, access, party = self._setup()
+        self._tagged_tickets(party, billing, technical, money, access)
+        del transaction.tasks[:]
+
+        Configuration.train_tagging([Configuration(1)])
+        runs = Run.search([])
+        self.assertEqual([r.state for r in runs], ['queued', 'queued'])
+        self.assertTrue(all(r.progress for r in runs))
+        self.assertEqual(len(transaction.tasks), 1)
+
+        Queue(transaction.tasks.pop()).run()
+        self.assertEqual(sorted(r.state for r in Run.search([])),
+            ['trained', 'trained'])
+        self.assertEqual(Run.search_count([]), 2)
 
     @with_transaction()
     def test_access(self):
