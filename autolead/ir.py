@@ -424,6 +424,7 @@ class _TaskLock:
             self.file.close()
             self.file = None
 
+
 class _OwnActionMixin:
     "Checks groups against the actions of the wizard or report itself"
     __slots__ = ()
