@@ -61,6 +61,7 @@ MATRIX = {
     'autolead.conversation.message':
         row('rwc', 'rwc', 'rwc', 'rwc', 'rwc', ''),
     'autolead.conversation.read': row('', '', '', '', '', ''),
+    'autolead.deletion': row('r', '', '', '', '', ''),
     'autolead.enquiry': row('rwcd', '', '', 'rwc', 'rwcd', ''),
     'autolead.enquiry-suggested-autolead.ticket.tag':
         row('', '', '', '', '', ''),
@@ -82,6 +83,7 @@ MATRIX = {
     'autolead.lead.stage': row('rwcd', 'r', 'r', 'r', '', ''),
     'autolead.lead.stage.transition': row('rwcd', 'r', 'r', 'r', '', ''),
     'autolead.lead.tag': row('rwcd', 'r', 'r', 'r', '', ''),
+    'autolead.lead.timeline': row('r', 'r', 'r own', '', '', ''),
     'autolead.notification.rule': row('rwcd', '', '', '', '', ''),
     'autolead.notification.secret': row('', '', '', '', '', ''),
     'autolead.portal.form_token': row('', '', '', '', '', ''),
