@@ -272,7 +272,7 @@ class QueueTestCase(unittest.TestCase):
 
     def test_killed_worker_loses_nothing(self):
         "A task whose worker is killed runs again after the restart"
-        job_id, task_id, rows = self.import_job(3000, duplicates='skip')
+        job_id, task_id, rows = self.import_job(5000, duplicates='skip')
         self.database.start_worker()
         wait_for(lambda: (self.job(job_id).processed or 0) > 0, 60,
             "the import did not start")
@@ -280,7 +280,7 @@ class QueueTestCase(unittest.TestCase):
         self.assertEqual(self.job(job_id).state, 'running')
         self.assertEqual(self.task(task_id).state, 'running')
         self.assertLess(self.leads_with_emails(
-                [r.split(',')[1] for r in rows]), 3000)
+                [r.split(',')[1] for r in rows]), 5000)
 
         self.database.start_worker()
         wait_for(lambda: self.task(task_id).state == 'done', 120,
@@ -290,6 +290,6 @@ class QueueTestCase(unittest.TestCase):
         self.assertIn('stopped', task.error)
         self.assertEqual(self.job(job_id).state, 'done')
         self.assertEqual(self.leads_with_emails(
-                [r.split(',')[1] for r in rows]), 3000)
+                [r.split(',')[1] for r in rows]), 5000)
         self.assertIn(f'task {task_id} was interrupted',
             self.database.worker_log())
