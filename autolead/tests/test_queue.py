@@ -5,6 +5,7 @@ PostgreSQL it is trytond-worker. The tasks are the module's own (a queued
 import, a queued write), the failures real ones and the kill a SIGKILL of
 the worker's process group.
 """
+import datetime
 import os
 import shutil
 import signal
@@ -18,8 +19,10 @@ from types import SimpleNamespace
 
 from trytond.config import config
 from trytond.pool import Pool
-from trytond.tests.test_tryton import drop_db
+from trytond.tests.test_tryton import drop_db, with_transaction
 from trytond.transaction import Transaction, check_access
+
+from .database import DatabaseTestCase
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -293,3 +296,29 @@ class QueueTestCase(unittest.TestCase):
                 [r.split(',')[1] for r in rows]), 5000)
         self.assertIn(f'task {task_id} was interrupted',
             self.database.worker_log())
+
+
+class QueueCleanTestCase(DatabaseTestCase):
+    "Tryton's clean-up of the queue"
+
+    @with_transaction()
+    def test_clean_keeps_failed_tasks(self):
+        "The daily clean-up deletes old finished tasks, never failed ones"
+        Queue = Pool().get('ir.queue')
+        long_ago = datetime.datetime.now() - datetime.timedelta(days=90)
+        data = {'model': 'autolead.lead', 'method': 'write', 'user': 0,
+            'context': {}, 'instances': [], 'args': [{}], 'kwargs': {}}
+        finished, failed = Queue.create([{
+                    'name': 'default', 'data': data,
+                    'enqueued_at': long_ago, 'dequeued_at': long_ago,
+                    'finished_at': long_ago,
+                    }, {
+                    'name': 'default', 'data': data,
+                    'enqueued_at': long_ago, 'dequeued_at': long_ago,
+                    'failed_at': long_ago, 'attempts': 5, 'error': "Boom",
+                    }])
+
+        Queue.clean()
+
+        self.assertEqual(Queue.search([]), [failed])
+        self.assertEqual(failed.state, 'failed')
