@@ -5,6 +5,7 @@ PostgreSQL it is trytond-worker. The tasks are the module's own (a queued
 import, a queued write), the failures real ones and the kill a SIGKILL of
 the worker's process group.
 """
+import datetime
 import os
 import shutil
 import signal
@@ -18,8 +19,10 @@ from types import SimpleNamespace
 
 from trytond.config import config
 from trytond.pool import Pool
-from trytond.tests.test_tryton import drop_db
+from trytond.tests.test_tryton import drop_db, with_transaction
 from trytond.transaction import Transaction, check_access
+
+from .database import DatabaseTestCase
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -272,7 +275,7 @@ class QueueTestCase(unittest.TestCase):
 
     def test_killed_worker_loses_nothing(self):
         "A task whose worker is killed runs again after the restart"
-        job_id, task_id, rows = self.import_job(3000, duplicates='skip')
+        job_id, task_id, rows = self.import_job(5000, duplicates='skip')
         self.database.start_worker()
         wait_for(lambda: (self.job(job_id).processed or 0) > 0, 60,
             "the import did not start")
@@ -280,7 +283,7 @@ class QueueTestCase(unittest.TestCase):
         self.assertEqual(self.job(job_id).state, 'running')
         self.assertEqual(self.task(task_id).state, 'running')
         self.assertLess(self.leads_with_emails(
-                [r.split(',')[1] for r in rows]), 3000)
+                [r.split(',')[1] for r in rows]), 5000)
 
         self.database.start_worker()
         wait_for(lambda: self.task(task_id).state == 'done', 120,
@@ -290,6 +293,32 @@ class QueueTestCase(unittest.TestCase):
         self.assertIn('stopped', task.error)
         self.assertEqual(self.job(job_id).state, 'done')
         self.assertEqual(self.leads_with_emails(
-                [r.split(',')[1] for r in rows]), 3000)
+                [r.split(',')[1] for r in rows]), 5000)
         self.assertIn(f'task {task_id} was interrupted',
             self.database.worker_log())
+
+
+class QueueCleanTestCase(DatabaseTestCase):
+    "Tryton's clean-up of the queue"
+
+    @with_transaction()
+    def test_clean_keeps_failed_tasks(self):
+        "The daily clean-up deletes old finished tasks, never failed ones"
+        Queue = Pool().get('ir.queue')
+        long_ago = datetime.datetime.now() - datetime.timedelta(days=90)
+        data = {'model': 'autolead.lead', 'method': 'write', 'user': 0,
+            'context': {}, 'instances': [], 'args': [{}], 'kwargs': {}}
+        finished, failed = Queue.create([{
+                    'name': 'default', 'data': data,
+                    'enqueued_at': long_ago, 'dequeued_at': long_ago,
+                    'finished_at': long_ago,
+                    }, {
+                    'name': 'default', 'data': data,
+                    'enqueued_at': long_ago, 'dequeued_at': long_ago,
+                    'failed_at': long_ago, 'attempts': 5, 'error': "Boom",
+                    }])
+
+        Queue.clean()
+
+        self.assertEqual(Queue.search([]), [failed])
+        self.assertEqual(failed.state, 'failed')
