@@ -1,3 +1,4 @@
+from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Coalesce
 
@@ -53,9 +54,29 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def __register__(cls, module):
+        pool = Pool()
+        RuleUser = pool.get('autolead.lead.assignment.rule-res.user')
         super().__register__(module)
         cursor = Transaction().connection.cursor()
         table = cls.__table__()
+        table_h = cls.__table_handler__(module)
+
+        # Migration from last_user: the rotation goes on after it
+        if table_h.column_exist('last_user'):
+            team = RuleUser.__table__()
+            cursor.execute(*table.select(table.id, table.last_user,
+                    where=(table.last_user != Null)
+                    & (Coalesce(table.turns, 0) == 0)))
+            for id_, last_user in cursor.fetchall():
+                cursor.execute(*team.select(team.user,
+                        where=team.rule == id_, order_by=[team.user]))
+                members = [u for u, in cursor]
+                if last_user in members:
+                    cursor.execute(*table.update(
+                            [table.turns], [members.index(last_user) + 1],
+                            where=table.id == id_))
+            table_h.drop_column('last_user')
+
         cursor.execute(*table.select(table.id, table.turns))
         for id_, turns in cursor.fetchall():
             cls._create_turn_sequence(id_, turns)
