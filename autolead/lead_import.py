@@ -894,6 +894,12 @@ class ImportPreview(ModelView):
 
     read_as = fields.Char("Read As", readonly=True,
         help="The sheet of the workbook, or the text encoding of the file.")
+    resume_instead = fields.Text("Interrupted Import", readonly=True,
+        states={
+            'invisible': ~Eval('resume_instead'),
+            },
+        help="An interrupted import of the same file, to resume rather "
+        "than import the file again.")
     mapping = fields.Text("Mapping", readonly=True)
     total = fields.Integer("Rows", readonly=True)
     rejected = fields.Integer(
@@ -954,12 +960,27 @@ class Import(Wizard):
                 encoding=info.get('encoding', 'utf-8'))
         return {
             'read_as': read_as,
+            'resume_instead': self._resume_instead(total),
             'mapping': '\n'.join(lead_file.describe()),
             'total': total,
             'rejected': len(lead_file.errors),
             'rejections': '\n'.join(
                 f'{r.line}: {r.reason}' for r in lead_file.rejections[:20]),
             }
+
+    def _resume_instead(self, total):
+        """The warning that the file is that of an interrupted import:
+        importing it again would flag every row already imported"""
+        Job = Pool().get('autolead.lead.import.job')
+        data = self.start.file_data
+        for job in Job.search([
+                    ('state', 'in', ['interrupted', 'running']),
+                    ('file_name', '=', self.start.file_name),
+                    ('total', '=', total),
+                    ]):
+            if job.file_data == data:
+                return gettext('autolead.msg_import_resume_instead',
+                    job=job.id, processed=job.processed or 0, total=total)
 
     def transition_import_(self):
         pool = Pool()
