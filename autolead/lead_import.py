@@ -40,8 +40,8 @@ PARALLEL_ABOVE = config.getint(
 # a batch is committed once its transaction has lasted this long (seconds):
 # SQLite has one writer, and a desk write waits for the import's commit
 COMMIT_EVERY = config.getfloat('autolead', 'import_commit_every', default=0.25)
-# a running job whose last committed batch is older than this (seconds) has
-# lost its process (another host's, or a worker that rolled back)
+# a running job of another host whose last committed batch is older than
+# this (seconds) has lost its process; this host's processes are looked up
 HEARTBEAT_TIMEOUT = config.getint(
     'autolead', 'import_heartbeat_timeout', default=120)
 # the leads whose create triggers run in one queued task
