@@ -6,6 +6,8 @@ import socket
 import time
 
 from sql.aggregate import Max
+from sql.conditionals import Coalesce
+from sql.operators import Concat
 
 from trytond import backend
 from trytond.config import config
@@ -522,18 +524,25 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         values = {
             'processed': processed, 'heartbeat': dt.datetime.now(),
             'rejected': len(lead_file.errors),
-            'rejections_data': json.dumps(
-                [[r.line, r.reason, r.values, r.skipped]
-                    for r in lead_file.rejections]),
             **counts,
             }
-        cursor.execute(*table.update(
-                [getattr(table, n) for n in values], list(values.values()),
+        # the rejections of this batch are appended, one JSON line each:
+        # a file with many bad rows is not written again at every batch
+        saved = getattr(lead_file, 'saved', 0)
+        new = ''.join(json.dumps([r.line, r.reason, r.values, r.skipped])
+            + '\n' for r in lead_file.rejections[saved:])
+        columns = [getattr(table, n) for n in values]
+        values = list(values.values())
+        if new:
+            columns.append(table.rejections_data)
+            values.append(Concat(Coalesce(table.rejections_data, ''), new))
+        cursor.execute(*table.update(columns, values,
                 where=(table.id == self.id)
                 & (table.runner == _this_process())
                 & (table.state == 'running')))
         if cursor.rowcount == 0:
             raise TakenOver()
+        lead_file.saved = len(lead_file.rejections)
 
     def _restore(self, lead_file, resume):
         "The counts and rejections of the committed batches"
@@ -542,8 +551,9 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         if resume:
             for name in counts:
                 counts[name] = getattr(self, name) or 0
-            lead_file.rejections = [Rejection(*r)
-                for r in json.loads(self.rejections_data or '[]')]
+            lead_file.rejections = [Rejection(*json.loads(l))
+                for l in (self.rejections_data or '').splitlines()]
+            lead_file.saved = len(lead_file.rejections)
         return counts
 
     def import_file(self, commit=False):
