@@ -6,6 +6,8 @@ import socket
 import time
 
 from sql.aggregate import Max
+from sql.conditionals import Coalesce
+from sql.operators import Concat
 
 from trytond import backend
 from trytond.config import config
@@ -40,8 +42,8 @@ PARALLEL_ABOVE = config.getint(
 # a batch is committed once its transaction has lasted this long (seconds):
 # SQLite has one writer, and a desk write waits for the import's commit
 COMMIT_EVERY = config.getfloat('autolead', 'import_commit_every', default=0.25)
-# a running job whose last committed batch is older than this (seconds) has
-# lost its process (another host's, or a worker that rolled back)
+# a running job of another host whose last committed batch is older than
+# this (seconds) has lost its process; this host's processes are looked up
 HEARTBEAT_TIMEOUT = config.getint(
     'autolead', 'import_heartbeat_timeout', default=120)
 # the leads whose create triggers run in one queued task
@@ -522,18 +524,25 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         values = {
             'processed': processed, 'heartbeat': dt.datetime.now(),
             'rejected': len(lead_file.errors),
-            'rejections_data': json.dumps(
-                [[r.line, r.reason, r.values, r.skipped]
-                    for r in lead_file.rejections]),
             **counts,
             }
-        cursor.execute(*table.update(
-                [getattr(table, n) for n in values], list(values.values()),
+        # the rejections of this batch are appended, one JSON line each:
+        # a file with many bad rows is not written again at every batch
+        saved = getattr(lead_file, 'saved', 0)
+        new = ''.join(json.dumps([r.line, r.reason, r.values, r.skipped])
+            + '\n' for r in lead_file.rejections[saved:])
+        columns = [getattr(table, n) for n in values]
+        values = list(values.values())
+        if new:
+            columns.append(table.rejections_data)
+            values.append(Concat(Coalesce(table.rejections_data, ''), new))
+        cursor.execute(*table.update(columns, values,
                 where=(table.id == self.id)
                 & (table.runner == _this_process())
                 & (table.state == 'running')))
         if cursor.rowcount == 0:
             raise TakenOver()
+        lead_file.saved = len(lead_file.rejections)
 
     def _restore(self, lead_file, resume):
         "The counts and rejections of the committed batches"
@@ -542,8 +551,9 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         if resume:
             for name in counts:
                 counts[name] = getattr(self, name) or 0
-            lead_file.rejections = [Rejection(*r)
-                for r in json.loads(self.rejections_data or '[]')]
+            lead_file.rejections = [Rejection(*json.loads(l))
+                for l in (self.rejections_data or '').splitlines()]
+            lead_file.saved = len(lead_file.rejections)
         return counts
 
     def import_file(self, commit=False):
@@ -897,6 +907,12 @@ class ImportPreview(ModelView):
 
     read_as = fields.Char("Read As", readonly=True,
         help="The sheet of the workbook, or the text encoding of the file.")
+    resume_instead = fields.Text("Interrupted Import", readonly=True,
+        states={
+            'invisible': ~Eval('resume_instead'),
+            },
+        help="An interrupted import of the same file, to resume rather "
+        "than import the file again.")
     mapping = fields.Text("Mapping", readonly=True)
     total = fields.Integer("Rows", readonly=True)
     rejected = fields.Integer(
@@ -957,12 +973,27 @@ class Import(Wizard):
                 encoding=info.get('encoding', 'utf-8'))
         return {
             'read_as': read_as,
+            'resume_instead': self._resume_instead(total),
             'mapping': '\n'.join(lead_file.describe()),
             'total': total,
             'rejected': len(lead_file.errors),
             'rejections': '\n'.join(
                 f'{r.line}: {r.reason}' for r in lead_file.rejections[:20]),
             }
+
+    def _resume_instead(self, total):
+        """The warning that the file is that of an interrupted import:
+        importing it again would flag every row already imported"""
+        Job = Pool().get('autolead.lead.import.job')
+        data = self.start.file_data
+        for job in Job.search([
+                    ('state', 'in', ['interrupted', 'running']),
+                    ('file_name', '=', self.start.file_name),
+                    ('total', '=', total),
+                    ]):
+            if job.file_data == data:
+                return gettext('autolead.msg_import_resume_instead',
+                    job=job.id, processed=job.processed or 0, total=total)
 
     def transition_import_(self):
         pool = Pool()

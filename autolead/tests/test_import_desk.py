@@ -171,6 +171,19 @@ class ImportDeskTestCase(DatabaseTestCase):
         # alive on this host: slow, not lost, whatever its heartbeat
         self.assertEqual(Job(alive.id).state, 'running')
 
+        # the same file again in the wizard: resume instead
+        with Transaction().set_user(rep.id), Transaction().set_context(
+                _check_access=True):
+            preview = run_wizard(data, 'leads.csv').default_preview(None)
+            self.assertEqual(preview['resume_instead'],
+                f'This file is already being imported by import #{job.id}, '
+                'which stopped after 4 of 10 rows: open it in Lead Imports '
+                'and press Resume; importing the file again would flag its '
+                'first rows as duplicates.')
+            preview = run_wizard(data + b'Someone,s@example.com,website\n',
+                'leads.csv').default_preview(None)
+            self.assertIsNone(preview['resume_instead'])
+
         with Transaction().set_user(other.id), Transaction().set_context(
                 _check_access=True):
             with self.assertRaises(AccessError):
