@@ -1,13 +1,41 @@
 """Signing in and out of the portal in a real headless Chromium: the cookies
-the browser keeps and what the server still accepts afterwards."""
+the browser keeps and what the server still accepts afterwards; and what the
+desk shows a representative of another representative's lead."""
+import base64
+import json
 import urllib.error
 import urllib.request
 
+from . import test_desk_browser
 from .live_server import BrowserTestCase
 
 
 class PublicBrowserTestCase(BrowserTestCase):
     leads = 5
+
+    login = test_desk_browser.DeskBrowserTestCase.login
+    open_leads = test_desk_browser.DeskBrowserTestCase.open_leads
+
+    def desk(self, login):
+        "A function calling the live server's JSON-RPC as login"
+        url = f'{self.server.url}/{self.server.database}/rpc/'
+        headers = {'Content-Type': 'application/json'}
+
+        def call(method, *params):
+            request = urllib.request.Request(url, headers=headers,
+                data=json.dumps({
+                        'id': 1, 'method': method, 'params': params,
+                        }).encode())
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.load(response)
+            self.assertNotIn('error', answer, answer.get('error'))
+            return answer['result']
+        user_id, session = call(
+            'common.db.login', login, {'password': f'{login}-demo'},
+            'en')[:2]
+        headers['Authorization'] = 'Session ' + base64.b64encode(
+            f'{login}:{user_id}:{session}'.encode()).decode()
+        return call
 
     @property
     def portal(self):
@@ -59,3 +87,38 @@ class PublicBrowserTestCase(BrowserTestCase):
         self.sign_in(page)
         self.assertEqual(
             self.cookies(page)['autolead_device']['value'], device['value'])
+
+    def test_duplicate_of_another_reps_lead_in_the_desk(self):
+        "The lead form tells a rep of another rep's lead, not which one"
+        ravis, = self.desk('ravi')('model.autolead.lead.search_read',
+            [('email', '!=', None), ('duplicate_of', '=', None)], 0, 1, None,
+            ['email', 'name'], {})
+        meera = self.desk('meera')
+        meera('model.autolead.lead.create', [{
+                    'name': "Zed Repeat", 'email': ravis['email'],
+                    }], {})
+
+        page = self.new_page(width=1600)
+        self.login(page, 'meera', 'meera-demo')
+        rows = self.open_leads(page)
+        rows.filter(has_text="Zed Repeat").first.dblclick(
+            position={'x': 100, 'y': 10})
+        form = page.locator('#tabcontent .form').first
+        form.get_by_role('tab', name='Timeline').wait_for()
+        notice = ("A lead with the same email, phone or company already "
+            "exists and belongs to another representative.")
+        # the form fills its inputs once the record is read
+        page.wait_for_function(
+            "text => [...document.querySelectorAll("
+            "'#tabcontent .form input')].some(e => e.value === text)",
+            arg=notice)
+        page.wait_for_load_state('networkidle')
+        form.locator('input').evaluate_all(
+            "elements => elements.filter(e => e.value.includes("
+            "'another representative')).forEach(e => e.scrollIntoView())")
+        self.screenshot(page, 'desk_lead_duplicate_notice')
+        values = form.locator('input, textarea').evaluate_all(
+            'elements => elements.map(e => e.value)')
+        self.assertIn("Zed Repeat", values)
+        self.assertNotIn(ravis['name'], values)
+        self.assertNotIn(ravis['name'], form.inner_text())
