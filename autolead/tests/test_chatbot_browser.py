@@ -52,3 +52,42 @@ class ChatbotBrowserTestCase(BrowserTestCase):
         answered = set(re.findall(r'TCK\d+', box.inner_text()))
         self.assertLessEqual(answered, hers)
         self.screenshot(page, 'chatbot_portal_customer')
+
+
+class TrainingsBrowserTestCase(BrowserTestCase):
+    "The desk screens of the trained models"
+    leads = 10
+
+    def test_trainings_open(self):
+        """Both Trainings screens and the unanswered questions open, list
+        their records and show a run, without a JavaScript error"""
+        page = self.new_page()
+        errors = []
+        page.on('pageerror', lambda error: errors.append(str(error)))
+        page.goto(self.server.url + '/')
+        page.locator('input#database').fill(self.server.database)
+        page.locator('input#login').fill('admin')
+        page.get_by_role('button', name='Login').click()
+        password = page.locator('input[type=password]')
+        password.fill('admin-demo')
+        password.press('Enter')
+        page.locator('#tabs').wait_for()
+        for model, rows in [
+                ('autolead.lead.scoring.run', 1),
+                ('autolead.ticket.tagging.run', 2),
+                ('autolead.chatbot.question', 0)]:
+            with self.subTest(model=model):
+                page.goto(
+                    f'{self.server.url}/#{self.server.database}/model/'
+                    f'{model}')
+                page.wait_for_load_state('networkidle')
+                table = page.locator('#tabcontent .treeview').last
+                table.wait_for()
+                listed = table.locator('tbody tr.gridrow, tbody tr[class]')
+                if rows:
+                    listed.first.wait_for()
+                    self.assertGreaterEqual(listed.count(), rows)
+                    listed.first.dblclick()
+                    page.get_by_text('State:', exact=True).last.wait_for()
+                    self.screenshot(page, f'trainings_{model}')
+                self.assertEqual(errors, [])
