@@ -396,9 +396,10 @@ class Lead(metaclass=PoolMeta):
         `outcome` is 'won', 'lost' or empty for open leads. Every feature
         is taken as of the moment the outcome was decided: for a closed
         lead only the notes, interactions and stage moves dated up to its
-        close (to the second) count (a note written after the lead was won is a consequence
-        of the outcome, not a sign of it), and days are counted to the
-        close; for an open lead everything up to now counts."""
+        close (to the second) count (a note written after the lead was won
+        is a consequence of the outcome, not a sign of it), and days are
+        counted to the close; for an open lead everything up to now counts.
+        A lead created won or lost keeps the activity saved with it."""
         import pandas as pd
         pool = Pool()
         Note = pool.get('autolead.lead.note')
@@ -446,7 +447,8 @@ class Lead(metaclass=PoolMeta):
                     & (history.field == 'stage')))
             for lead_id, date in cursor:
                 stage_dates[lead_id].append(_datetime(date))
-            for table, text in [(note, note.text), (interaction, interaction.id)]:
+            for table, text in [
+                    (note, note.text), (interaction, interaction.id)]:
                 cursor.execute(*table.select(
                         table.lead, table.date, text,
                         where=reduce_ids(table.lead, sub_ids)))

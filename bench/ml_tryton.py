@@ -4,7 +4,8 @@ its training run, scores written back, and the chatbot answering over HTTP.
 
     .autolead/venv/bin/python bench/ml_tryton.py [--leads 4000]
 
-Runs on SQLite in memory (a throw-away database); called by bench/ml.py.
+Runs on SQLite in a throw-away database of its own; called by
+bench/ml.py.
 """
 import argparse
 import os
@@ -16,8 +17,13 @@ import time
 import numpy as np
 
 os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
-os.environ.setdefault('DB_NAME', 'bench_ml')
-os.environ['DB_CACHE'] = tempfile.mkdtemp(prefix='autolead-bench-')
+# a database of its own in a directory of its own: a file left by an older
+# run (another schema) or used by another run at the same time is never
+# reused
+_directory = tempfile.mkdtemp(prefix='autolead-bench-')
+os.environ['TRYTOND_DATABASE__PATH'] = _directory
+os.environ.setdefault('DB_NAME', f'bench_ml_{os.getpid()}')
+os.environ['DB_CACHE'] = _directory
 
 
 def _leads(Lead, frame, stage, lost_stage=None, lost_reason=None):

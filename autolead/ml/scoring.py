@@ -57,7 +57,9 @@ MIN_SIGNAL = 0.55
 # of this size and the winner is fitted on 80% and calibrated on 20% of the
 # training part; below it, the winner is calibrated on its out-of-fold
 # scores and refitted on the whole training part.
-KFOLD_LIMIT = 20000
+KFOLD_LIMIT = 10000
+# the training rows the reasons' conversion rates are counted on, at most
+REASONS_SAMPLE = 20000
 # Reasons whose leads convert less than this many times more (or less)
 # often than the average are not worth showing (but a lead always gets its
 # strongest reason).
@@ -162,14 +164,16 @@ def _string_kind(values):
     strings = strings[strings != '']
     if strings.empty:
         return IGNORED
-    numbers = pd.to_numeric(strings, errors='coerce')
+    # whether they read as numbers or dates is seen on a sample
+    sample = strings.sample(min(len(strings), 2000), random_state=0)
+    numbers = pd.to_numeric(sample, errors='coerce')
     if numbers.notna().mean() >= PARSED_SHARE:
         return NUMERIC
-    if strings.map(lambda v: bool(ISO_DATE.match(v))).mean() >= \
-            PARSED_SHARE and _days(strings).notna().mean() >= PARSED_SHARE:
+    if sample.str.match(ISO_DATE).mean() >= PARSED_SHARE \
+            and _days(sample).notna().mean() >= PARSED_SHARE:
         return NUMERIC
     distinct = strings.nunique() / len(strings)
-    words = strings.str.split().str.len().mean()
+    words = sample.str.split().str.len().mean()
     # a label of several words that repeats is a category ("Fiber optic"),
     # words that rarely repeat are free text
     if words >= 2 and (distinct > 0.5 or words >= 6):
@@ -983,7 +987,14 @@ def train_scorer(
         calibrator = _Platt().fit(raw, y_sample)
         model = CANDIDATES[name](detected, random_state).fit(train, y_train)
 
-    explainer = _Reasons(detected).fit(train, y_train)
+    # conversion rates are known well enough from a sample of the leads
+    explained = np.arange(len(train))
+    if len(train) > REASONS_SAMPLE:
+        explained, _ = train_test_split(
+            explained, train_size=REASONS_SAMPLE, stratify=y_train,
+            random_state=random_state)
+    explainer = _Reasons(detected).fit(
+        train.iloc[explained], y_train[explained])
     baseline = FrequencyBaseline(detected).fit(train, y_train)
     scorer = LeadScorer(
         target, positive, detected, model, calibrator, {}, explainer)

@@ -52,3 +52,53 @@ class ChatbotBrowserTestCase(BrowserTestCase):
         answered = set(re.findall(r'TCK\d+', box.inner_text()))
         self.assertLessEqual(answered, hers)
         self.screenshot(page, 'chatbot_portal_customer')
+
+
+class TrainingsBrowserTestCase(BrowserTestCase):
+    "The desk screens of the trained models"
+    leads = 10
+
+    def open_screen(self, model):
+        "A new page signed in as the administrator, showing model's list"
+        page = self.new_page()
+        page.errors = []
+        page.on('pageerror', lambda error: page.errors.append(str(error)))
+        page.goto(self.server.url + '/')
+        page.locator('input#database').fill(self.server.database)
+        page.locator('input#login').fill('admin')
+        page.get_by_role('button', name='Login').click()
+        password = page.locator('input[type=password]')
+        password.fill('admin-demo')
+        password.press('Enter')
+        # the first sign-in of the administrator opens a configuration
+        # wizard: the screen is opened by its URL beside it
+        page.wait_for_load_state('networkidle')
+        page.wait_for_timeout(3000)
+        page.goto(
+            f'{self.server.url}/#{self.server.database}/model/{model}')
+        page.wait_for_load_state('networkidle')
+        return page
+
+    def test_trainings_open(self):
+        """Both Trainings screens and the unanswered questions open, list
+        their records and show a run, without a JavaScript error"""
+        for model, rows in [
+                ('autolead.lead.scoring.run', 1),
+                ('autolead.ticket.tagging.run', 2),
+                ('autolead.chatbot.question', 0)]:
+            with self.subTest(model=model):
+                page = self.open_screen(model)
+                listed = page.locator('#tabcontent .treeview tbody tr')
+                for _ in range(60):
+                    if page.errors or (listed.count() >= rows
+                            and page.locator('#tabcontent .treeview'
+                                ).count()):
+                        break
+                    page.wait_for_timeout(500)
+                self.assertEqual(page.errors, [])
+                self.assertGreaterEqual(listed.count(), rows)
+                if rows:
+                    listed.first.dblclick()
+                    page.get_by_text('State:', exact=True).last.wait_for()
+                    self.screenshot(page, f'trainings_{model}')
+                self.assertEqual(page.errors, [])
