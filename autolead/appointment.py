@@ -12,6 +12,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 class Appointment(Workflow, ModelSQL, ModelView):
     "Meeting or demo with a client"
     __name__ = 'autolead.appointment'
+    __string__ = "Appointment"
 
     _states = {
         'readonly': Eval('state').in_(['completed', 'cancelled']),
@@ -280,6 +281,7 @@ class Appointment(Workflow, ModelSQL, ModelView):
 class AppointmentUser(ModelSQL):
     "Appointment participant"
     __name__ = 'autolead.appointment-res.user'
+    __string__ = "Appointment Participant"
 
     appointment = fields.Many2One(
         'autolead.appointment', "Appointment", required=True,
@@ -300,6 +302,7 @@ class AppointmentUser(ModelSQL):
 class RescheduleStart(ModelView):
     "Reschedule appointment"
     __name__ = 'autolead.appointment.reschedule.start'
+    __string__ = "Reschedule Appointment"
 
     start = fields.DateTime("New Start", required=True)
     duration = fields.TimeDelta("Duration", required=True)

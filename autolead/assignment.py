@@ -1,4 +1,4 @@
-from sql import Null
+from sql import Cast, Literal, Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Coalesce
 
@@ -11,9 +11,13 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .lead import SOURCES, STAGE_KINDS
 
+# the rows of the load have the id owner x this + stage
+_ID_STEP = 100000
+
 
 class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'autolead.lead.assignment.rule'
+    __string__ = "Assignment Rule"
 
     name = fields.Char("Name", required=True)
     source = fields.Selection(
@@ -212,6 +216,7 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
 
 class RuleUser(ModelSQL):
     __name__ = 'autolead.lead.assignment.rule-res.user'
+    __string__ = "Assignment Rule Member"
 
     rule = fields.Many2One(
         'autolead.lead.assignment.rule', "Rule", required=True,
@@ -246,6 +251,7 @@ class Assign(Wizard):
 
 class AssignStart(ModelView):
     __name__ = 'autolead.lead.assign.start'
+    __string__ = "Assign Leads"
 
     owner = fields.Many2One(
         'res.user', "Owner", required=True,
@@ -254,6 +260,7 @@ class AssignStart(ModelView):
 
 class RepLoad(ModelSQL, ModelView):
     __name__ = 'autolead.lead.rep_load'
+    __string__ = "Representative Load"
 
     owner = fields.Many2One('res.user', "Owner")
     stage = fields.Many2One('autolead.lead.stage', "Stage")
@@ -271,14 +278,20 @@ class RepLoad(ModelSQL, ModelView):
         pool = Pool()
         Lead = pool.get('autolead.lead')
         Stage = pool.get('autolead.lead.stage')
+        User = pool.get('res.user')
+        UserGroup = pool.get('res.user-res.group')
+        ModelData = pool.get('ir.model.data')
         lead = Lead.__table__()
         stage = Stage.__table__()
+        user = User.__table__()
+        user_group = UserGroup.__table__()
         where = stage.kind == 'open'
         # The rules of the leads apply to the load as well
-        with Transaction().set_context(active_test=False):
-            where &= lead.id.in_(Lead.search([], order=[], query=True))
-        return lead.join(stage, condition=lead.stage == stage.id).select(
-            Min(lead.id).as_('id'),
+        where &= lead.id.in_(Lead.search([], order=[], query=True))
+        open_leads = lead.join(stage, condition=lead.stage == stage.id)
+        # one row per owner and stage, with an id made of both
+        loads = open_leads.select(
+            (Coalesce(lead.owner, 0) * _ID_STEP + lead.stage).as_('id'),
             lead.owner.as_('owner'),
             lead.stage.as_('stage'),
             Min(stage.kind).as_('stage_kind'),
@@ -286,3 +299,22 @@ class RepLoad(ModelSQL, ModelView):
             Coalesce(Sum(lead.expected_value), 0).as_('expected_value'),
             where=where,
             group_by=[lead.owner, lead.stage])
+        # and a row for each representative without open leads: an idle
+        # representative is part of the team's load too
+        busy = open_leads.select(
+            lead.owner, where=where & (lead.owner != Null))
+        idle = user.join(
+            user_group, condition=user_group.user == user.id).select(
+            (user.id * _ID_STEP).as_('id'),
+            user.id.as_('owner'),
+            Cast(Literal(None), 'INTEGER').as_('stage'),
+            Cast(Literal(None), 'VARCHAR').as_('stage_kind'),
+            Literal(0).as_('lead_count'),
+            Cast(Literal(0), 'NUMERIC').as_('expected_value'),
+            where=(user_group.group == ModelData.get_id(
+                    'autolead', 'group_sales_rep'))
+            & (user.active == Literal(True))
+            & ~user.id.in_(busy))
+        union = loads | idle
+        union.all_ = True
+        return union.select()

@@ -35,6 +35,7 @@ def model_exists(name):
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     __name__ = 'autolead.automation.configuration'
+    __string__ = "Automation Settings"
 
     morning_reminder_time = fields.Time(
         "Morning Reminder At", required=True,
@@ -80,6 +81,7 @@ class Message(ModelSQL, ModelView):
     the safety net) delivers it later through its channel, so that a slow or
     absent mail server never holds a request nor loses a message."""
     __name__ = 'autolead.automation.message'
+    __string__ = "Outbox Message"
 
     key = fields.Char(
         "Key", required=True, readonly=True, strip=False,

@@ -18,6 +18,7 @@ OUTCOMES = [
 class Call(Workflow, ModelSQL, ModelView):
     "Phone call to make or made with a lead or a customer"
     __name__ = 'autolead.call'
+    __string__ = "Call"
 
     _states = {
         'readonly': Eval('state').in_(['done', 'aborted']),

@@ -27,6 +27,7 @@ HONEYPOT = 'website'
 class Campaign(Workflow, ModelSQL, ModelView):
     "Marketing campaign"
     __name__ = 'autolead.campaign'
+    __string__ = "Campaign"
 
     _states = {
         'readonly': Eval('state').in_(['inactive', 'discarded']),
@@ -386,6 +387,7 @@ class Campaign(Workflow, ModelSQL, ModelView):
 class CampaignParty(ModelSQL):
     "Campaign greeting recipient"
     __name__ = 'autolead.campaign-party.party'
+    __string__ = "Campaign Recipient"
 
     campaign = fields.Many2One(
         'autolead.campaign', "Campaign", required=True, ondelete='CASCADE')

@@ -22,6 +22,7 @@ def render(body, **values):
 
 class CannedResponse(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'autolead.canned_response'
+    __string__ = "Canned Response"
 
     name = fields.Char("Name", required=True, translate=True)
     body = fields.Text(

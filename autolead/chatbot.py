@@ -46,6 +46,7 @@ _bots_lock = threading.Lock()
 class Question(ModelSQL, ModelView):
     "A question the chatbot could not answer"
     __name__ = 'autolead.chatbot.question'
+    __string__ = "Unanswered Chatbot Question"
 
     date = fields.DateTime("Date", required=True, readonly=True)
     question = fields.Text("Question", required=True, readonly=True)

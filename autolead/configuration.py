@@ -5,6 +5,7 @@ from trytond.pyson import Id
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     __name__ = 'autolead.configuration'
+    __string__ = "Helpdesk Settings"
 
     ticket_sequence = fields.Many2One(
         'ir.sequence', "Ticket Sequence", required=True,

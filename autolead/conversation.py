@@ -16,6 +16,7 @@ from trytond.transaction import Transaction, without_check_access
 
 class Conversation(ModelSQL, ModelView):
     __name__ = 'autolead.conversation'
+    __string__ = "Conversation"
 
     subject = fields.Char("Subject", required=True)
     participants = fields.Many2Many(
@@ -183,6 +184,7 @@ class Conversation(ModelSQL, ModelView):
 
 class ConversationParticipant(ModelSQL):
     __name__ = 'autolead.conversation-res.user'
+    __string__ = "Conversation Participant"
 
     conversation = fields.Many2One(
         'autolead.conversation', "Conversation", required=True,
@@ -199,6 +201,7 @@ class ConversationParticipant(ModelSQL):
 
 class ConversationMessage(ModelSQL, ModelView):
     __name__ = 'autolead.conversation.message'
+    __string__ = "Conversation Message"
 
     conversation = fields.Many2One(
         'autolead.conversation', "Conversation", required=True,
@@ -269,6 +272,7 @@ class ConversationMessage(ModelSQL, ModelView):
 
 class ConversationRead(ModelSQL):
     __name__ = 'autolead.conversation.read'
+    __string__ = "Conversation Read Mark"
 
     conversation = fields.Many2One(
         'autolead.conversation', "Conversation", required=True,

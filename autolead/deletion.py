@@ -10,6 +10,7 @@ from trytond.transaction import Transaction, without_check_access
 class Deletion(ModelSQL, ModelView):
     "A trace of a record the administrator deleted"
     __name__ = 'autolead.deletion'
+    __string__ = "Deleted Record"
 
     date = fields.DateTime("Date", required=True, readonly=True)
     user = fields.Many2One(

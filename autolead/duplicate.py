@@ -42,6 +42,7 @@ class Original:
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     __name__ = 'autolead.intake.configuration'
+    __string__ = "Lead Intake Settings"
 
     reengage_days = fields.Integer(
         "Re-engage After (days)", required=True,
@@ -379,6 +380,7 @@ class Merge(Wizard):
 
 class MergeAsk(ModelView):
     __name__ = 'autolead.lead.merge.ask'
+    __string__ = "Merge Duplicate"
 
     duplicate = fields.Many2One(
         'autolead.lead', "Duplicate", required=True,

@@ -34,6 +34,7 @@ LEAD_SOURCES = {
 
 class Enquiry(Workflow, ModelSQL, ModelView):
     __name__ = 'autolead.enquiry'
+    __string__ = "Enquiry"
 
     _states = {
         'readonly': Eval('state') != 'open',
@@ -288,6 +289,7 @@ class Enquiry(Workflow, ModelSQL, ModelView):
 
 class EnquiryMessage(ModelSQL, ModelView):
     __name__ = 'autolead.enquiry.message'
+    __string__ = "Enquiry Message"
 
     enquiry = fields.Many2One(
         'autolead.enquiry', "Enquiry", required=True, ondelete='CASCADE')
@@ -345,6 +347,7 @@ class EnquiryReply(Wizard):
 
 class EnquiryReplyStart(ModelView):
     __name__ = 'autolead.enquiry.reply.start'
+    __string__ = "Reply to Enquiry"
 
     enquiry = fields.Many2One('autolead.enquiry', "Enquiry", readonly=True)
     enquirer = fields.Char("Enquirer", readonly=True)

@@ -5,6 +5,7 @@ from trytond.model import (
 class FAQ(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     "A question and its answer, shown on the help page and used by the chatbot"
     __name__ = 'autolead.faq'
+    __string__ = "FAQ Entry"
 
     question = fields.Char("Question", required=True, translate=True)
     answer = fields.Text("Answer", required=True, translate=True)

@@ -77,6 +77,7 @@ def is_manager():
 
 class Stage(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'autolead.lead.stage'
+    __string__ = "Stage"
 
     name = fields.Char("Name", required=True, translate=True)
     kind = fields.Selection(
@@ -121,6 +122,7 @@ class Stage(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
 
 class StageTransition(ModelSQL, ModelView):
     __name__ = 'autolead.lead.stage.transition'
+    __string__ = "Stage Transition"
 
     from_stage = fields.Many2One(
         'autolead.lead.stage', "From", required=True, ondelete='CASCADE')
@@ -153,12 +155,14 @@ class StageTransition(ModelSQL, ModelView):
 
 class LostReason(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'autolead.lead.lost_reason'
+    __string__ = "Lost Reason"
 
     name = fields.Char("Name", required=True, translate=True)
 
 
 class Tag(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'autolead.lead.tag'
+    __string__ = "Lead Tag"
 
     name = fields.Char("Name", required=True)
 
@@ -175,6 +179,7 @@ class Tag(DeactivableMixin, ModelSQL, ModelView):
 
 class LeadTag(ModelSQL):
     __name__ = 'autolead.lead-autolead.lead.tag'
+    __string__ = "Lead - Tag"
 
     lead = fields.Many2One(
         'autolead.lead', "Lead", required=True, ondelete='CASCADE')
@@ -190,6 +195,7 @@ class LeadTag(ModelSQL):
 
 class Lead(DeactivableMixin, TraceDeletionMixin, ModelSQL, ModelView):
     __name__ = 'autolead.lead'
+    __string__ = "Lead"
 
     name = fields.Char("Name", required=True, size=200)
     company_name = fields.Char("Company", size=200)
@@ -735,6 +741,7 @@ class Lead(DeactivableMixin, TraceDeletionMixin, ModelSQL, ModelView):
 
 class History(ModelSQL, ModelView):
     __name__ = 'autolead.lead.history'
+    __string__ = "Lead Change"
 
     lead = fields.Many2One(
         'autolead.lead', "Lead", required=True, readonly=True,
@@ -768,6 +775,7 @@ class History(ModelSQL, ModelView):
 
 class Note(ModelSQL, ModelView):
     __name__ = 'autolead.lead.note'
+    __string__ = "Lead Note"
 
     lead = fields.Many2One(
         'autolead.lead', "Lead", required=True, ondelete='CASCADE')
@@ -794,6 +802,7 @@ class Note(ModelSQL, ModelView):
 
 class Interaction(ModelSQL, ModelView):
     __name__ = 'autolead.lead.interaction'
+    __string__ = "Contact with a Lead"
 
     lead = fields.Many2One(
         'autolead.lead', "Lead", required=True, ondelete='CASCADE')
@@ -880,6 +889,7 @@ class ChangeStage(Wizard):
 
 class ChangeStageStart(ModelView):
     __name__ = 'autolead.lead.change_stage.start'
+    __string__ = "Change Stage"
 
     allowed_stages = fields.Many2Many(
         'autolead.lead.stage', None, None, "Allowed Stages", readonly=True)
@@ -925,6 +935,7 @@ class Convert(Wizard):
 
 class ConvertStart(ModelView):
     __name__ = 'autolead.lead.convert.start'
+    __string__ = "Convert to Customer"
 
     customer_status = fields.Selection(
         'get_customer_statuses', "Customer Status", required=True)

@@ -296,6 +296,7 @@ def _plain_format(field):
 
 class ImportJob(Workflow, ModelSQL, ModelView):
     __name__ = 'autolead.lead.import.job'
+    __string__ = "Lead Import"
 
     file_name = fields.Char("File Name", readonly=True)
     file_data = fields.Binary(
@@ -874,6 +875,7 @@ class _LazyCells:
 
 class ImportStart(ModelView):
     __name__ = 'autolead.lead.import.start'
+    __string__ = "Import Leads"
 
     file_data = fields.Binary(
         "File", filename='file_name', required=True,
@@ -904,6 +906,7 @@ class ImportStart(ModelView):
 
 class ImportPreview(ModelView):
     __name__ = 'autolead.lead.import.preview'
+    __string__ = "Import Preview"
 
     read_as = fields.Char("Read As", readonly=True,
         help="The sheet of the workbook, or the text encoding of the file.")

@@ -46,6 +46,7 @@ CREATED_CLOSED = datetime.timedelta(minutes=5)
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     __name__ = 'autolead.lead.scoring.configuration'
+    __string__ = "Lead Scoring Settings"
 
     hot_score = fields.Integer(
         "Hot From", required=True,
@@ -123,6 +124,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
 class Run(TrainingRunMixin, ModelSQL, ModelView):
     "A training of the lead scoring model and its held-out figures"
     __name__ = 'autolead.lead.scoring.run'
+    __string__ = "Lead Scoring Training"
 
     closed_leads = fields.Integer(
         "Closed Leads", readonly=True,

@@ -97,6 +97,7 @@ def _format(value):
 class Rule(DeactivableMixin, ModelSQL, ModelView):
     "Notification rule"
     __name__ = 'autolead.notification.rule'
+    __string__ = "Notification Rule"
 
     name = fields.Char("Name", required=True)
     event = fields.Selection(EVENTS, "Event", required=True, sort=False)
@@ -492,6 +493,7 @@ class AutomationConfiguration(metaclass=PoolMeta):
 class Secret(ModelSingleton, ModelSQL):
     "The secret signing the unsubscribe links, which nobody reads"
     __name__ = 'autolead.notification.secret'
+    __string__ = "Unsubscribe Secret"
 
     key = fields.Char("Key", strip=False)
 

@@ -91,6 +91,7 @@ def check_file(name, data, allowed=None, limit=None):
 class FormToken(ModelSQL):
     "One-time token of a form shown to an anonymous visitor"
     __name__ = 'autolead.portal.form_token'
+    __string__ = "Portal Form Token"
 
     form = fields.Char("Form", required=True)
     token = fields.Char("Token", required=True, strip=False)

@@ -50,6 +50,7 @@ def allow(scope, client, limit=None, window=WINDOW):
 class Hit(ModelSQL):
     "A request of a client counted against the rate limit of a scope"
     __name__ = 'autolead.rate_limit.hit'
+    __string__ = "Rate Limit Count"
 
     scope = fields.Char("Scope", required=True)
     client = fields.Char("Client", required=True, strip=False)

@@ -16,7 +16,7 @@ from trytond.transaction import Transaction, check_access
 from trytond.wizard import (
     Button, StateReport, StateTransition, StateView, Wizard)
 
-from . import exporting
+from . import appointment, exporting, ticket
 from .lead import SOURCES, STAGE_KINDS
 
 # A report's rows share their ids between periods (and with rollup=False),
@@ -149,6 +149,7 @@ def _rate(part, whole):
 
 class Context(ModelView):
     __name__ = 'autolead.reporting.context'
+    __string__ = "Report Period"
 
     from_date = fields.Date(
         "From Date",
@@ -241,6 +242,7 @@ class Reporting(ModelSQL, ModelView):
 class LeadDaily(Reporting):
     "Leads created per owner and period"
     __name__ = 'autolead.reporting.lead.daily'
+    __string__ = "Leads per Owner and Period"
 
     date = fields.Date("Date")
     owner = fields.Many2One('res.user', "Owner")
@@ -341,6 +343,7 @@ class _LeadOutcome(Reporting):
 class LeadSource(_LeadOutcome):
     "Leads of the period by source"
     __name__ = 'autolead.reporting.lead.source'
+    __string__ = "Leads by Source"
 
     source = fields.Selection(SOURCES, "Source", sort=False)
     _export_fields = [
@@ -378,6 +381,7 @@ class LeadSource(_LeadOutcome):
 class Representative(_LeadOutcome):
     "Leads of the period by owner: status and conversion"
     __name__ = 'autolead.reporting.rep'
+    __string__ = "Conversion by Representative"
 
     owner = fields.Many2One('res.user', "Owner")
     _export_fields = [
@@ -409,6 +413,7 @@ class Representative(_LeadOutcome):
 class Campaign(_LeadOutcome):
     "Leads of the period by campaign"
     __name__ = 'autolead.reporting.campaign'
+    __string__ = "Campaign Efficiency"
 
     campaign = fields.Many2One('autolead.campaign', "Campaign")
     _export_fields = [
@@ -444,6 +449,7 @@ class Campaign(_LeadOutcome):
 class LeadStage(Reporting):
     "The pipeline as it stands: leads by stage"
     __name__ = 'autolead.reporting.lead.stage'
+    __string__ = "Pipeline by Stage"
 
     stage = fields.Many2One('autolead.lead.stage', "Stage")
     stage_kind = fields.Selection(STAGE_KINDS, "Status")
@@ -496,6 +502,7 @@ class LeadStage(Reporting):
 class Performance(Reporting):
     "What each user did per hour, day or month"
     __name__ = 'autolead.reporting.performance'
+    __string__ = "Performance"
 
     date = fields.DateTime("Date")
     user = fields.Many2One('res.user', "User")
@@ -589,11 +596,15 @@ class Performance(Reporting):
 class Appointment(Reporting):
     "Appointments per day of their start, organizer, kind and state"
     __name__ = 'autolead.reporting.appointment'
+    __string__ = "Appointments by Day and State"
 
     date = fields.Date("Date")
     organizer = fields.Many2One('res.user', "Organizer")
-    kind = fields.Selection('get_kinds', "Kind")
-    state = fields.Selection('get_states', "State")
+    # the selections themselves (not methods), so that charts show names
+    kind = fields.Selection(
+        appointment.Appointment.kind.selection, "Kind", sort=False)
+    state = fields.Selection(
+        appointment.Appointment.state.selection, "State", sort=False)
     appointments = fields.Integer("Appointments")
     _export_fields = ['date', 'organizer', 'kind', 'state', 'appointments']
 
@@ -603,16 +614,6 @@ class Appointment(Reporting):
         cls._order = [
             ('date', 'DESC'), ('organizer', 'ASC'), ('kind', 'ASC'),
             ('state', 'ASC'), ('id', 'ASC')]
-
-    @classmethod
-    def get_kinds(cls):
-        Appointment = Pool().get('autolead.appointment')
-        return Appointment._fields['kind'].selection
-
-    @classmethod
-    def get_states(cls):
-        Appointment = Pool().get('autolead.appointment')
-        return Appointment._fields['state'].selection
 
     @classmethod
     def table_query(cls):
@@ -636,9 +637,11 @@ class Appointment(Reporting):
 class Ticket(Reporting):
     "Tickets raised per period by state, with SLA breaches"
     __name__ = 'autolead.reporting.ticket'
+    __string__ = "Tickets by State"
 
     date = fields.Date("Date")
-    state = fields.Selection('get_states', "State")
+    state = fields.Selection(
+        ticket.Ticket.state.selection, "State", sort=False)
     tickets = fields.Integer("Tickets")
     breached = fields.Integer("SLA Breached")
     _export_fields = ['date', 'state', 'tickets', 'breached']
@@ -647,11 +650,6 @@ class Ticket(Reporting):
     def __setup__(cls):
         super().__setup__()
         cls._order = [('date', 'DESC'), ('state', 'ASC'), ('id', 'ASC')]
-
-    @classmethod
-    def get_states(cls):
-        Ticket = Pool().get('autolead.ticket')
-        return Ticket._fields['state'].selection
 
     @classmethod
     def table_query(cls):
@@ -784,6 +782,7 @@ class Export(Wizard):
 
 class ExportStart(ModelView):
     __name__ = 'autolead.reporting.export.start'
+    __string__ = "Export Report"
 
     report = fields.Selection(REPORTS, "Report", required=True, sort=False)
     format = fields.Selection([
@@ -822,6 +821,7 @@ class ExportStart(ModelView):
 
 class ExportResult(ModelView):
     __name__ = 'autolead.reporting.export.result'
+    __string__ = "Exported Report"
 
     file = fields.Binary("File", filename='filename', readonly=True)
     filename = fields.Char("File Name", readonly=True)

@@ -284,6 +284,7 @@ class LeadRollup(Rollup):
 class LeadOwnerDay(LeadRollup):
     "Leads and their value per day of creation, owner and status"
     __name__ = 'autolead.rollup.lead.owner_day'
+    __string__ = "Lead Totals per Day and Owner"
 
     date = fields.Date("Date", readonly=True)
     owner = fields.Many2One('res.user', "Owner", readonly=True)
@@ -303,6 +304,7 @@ class LeadOwnerDay(LeadRollup):
 class LeadSourceDay(LeadRollup):
     "Leads and their value per day of creation, source and status"
     __name__ = 'autolead.rollup.lead.source_day'
+    __string__ = "Lead Totals per Day and Source"
 
     date = fields.Date("Date", readonly=True)
     source = fields.Selection(SOURCES, "Source", readonly=True)
@@ -320,6 +322,7 @@ class LeadOwnerSourceDay(LeadRollup):
     """Leads and their value per day of creation, owner, source and status:
     a representative's own leads by source"""
     __name__ = 'autolead.rollup.lead.owner_source_day'
+    __string__ = "Lead Totals per Day, Owner and Source"
 
     date = fields.Date("Date", readonly=True)
     owner = fields.Many2One('res.user', "Owner", readonly=True)
@@ -338,6 +341,7 @@ class LeadOwnerSourceDay(LeadRollup):
 class LeadCampaignDay(LeadRollup):
     "Leads of campaigns and their value per day of creation and status"
     __name__ = 'autolead.rollup.lead.campaign_day'
+    __string__ = "Lead Totals per Day and Campaign"
 
     date = fields.Date("Date", readonly=True)
     campaign = fields.Many2One(
@@ -359,6 +363,7 @@ class LeadCampaignDay(LeadRollup):
 class LeadOwnerStage(LeadRollup):
     "Leads and their value per owner and stage: the pipeline"
     __name__ = 'autolead.rollup.lead.owner_stage'
+    __string__ = "Lead Totals per Owner and Stage"
 
     owner = fields.Many2One('res.user', "Owner", readonly=True)
     stage = fields.Many2One('autolead.lead.stage', "Stage", readonly=True)
@@ -368,6 +373,7 @@ class LeadOwnerStage(LeadRollup):
 class ActivityDay(Rollup):
     "What each user did per day: calls, emails, meetings and deals won"
     __name__ = 'autolead.rollup.activity_day'
+    __string__ = "Activity Totals per Day and User"
 
     date = fields.Date("Date", readonly=True)
     user = fields.Many2One('res.user', "User", readonly=True)

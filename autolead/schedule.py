@@ -25,6 +25,7 @@ WEEKDAYS = [
 class ReportSchedule(DeactivableMixin, ModelSQL, ModelView):
     "A report emailed to users every day or every week"
     __name__ = 'autolead.report.schedule'
+    __string__ = "Report Schedule"
 
     name = fields.Char("Name", required=True)
     report = fields.Selection(REPORTS, "Report", required=True, sort=False)
@@ -201,6 +202,7 @@ class ReportSchedule(DeactivableMixin, ModelSQL, ModelView):
 
 class ReportScheduleUser(ModelSQL):
     __name__ = 'autolead.report.schedule-res.user'
+    __string__ = "Report Schedule Recipient"
 
     schedule = fields.Many2One(
         'autolead.report.schedule', "Schedule", required=True,

@@ -12,6 +12,7 @@ from .reporting import Reporting, _own, _rate, _use_rollup
 class SalesTarget(ModelSQL, ModelView):
     "Revenue and deals a representative should reach in a period"
     __name__ = 'autolead.sales.target'
+    __string__ = "Sales Target"
 
     user = fields.Many2One(
         'res.user', "Representative", required=True, ondelete='CASCADE')
@@ -50,6 +51,7 @@ class SalesTarget(ModelSQL, ModelView):
 class TargetActual(Reporting):
     "Each target beside what its representative actually closed"
     __name__ = 'autolead.reporting.target'
+    __string__ = "Target vs Actual"
 
     user = fields.Many2One('res.user', "Representative")
     from_date = fields.Date("From Date")

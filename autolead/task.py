@@ -32,6 +32,7 @@ def ticket_selection():
 class Task(Workflow, ModelSQL, ModelView):
     "To-do of a sales representative or an agent"
     __name__ = 'autolead.task'
+    __string__ = "Task"
 
     _states = {
         'readonly': Eval('state') == 'completed',
@@ -193,6 +194,7 @@ class Task(Workflow, ModelSQL, ModelView):
 class TaskRule(ModelSQL, ModelView):
     "Creates a task when a lead enters a stage"
     __name__ = 'autolead.task.rule'
+    __string__ = "Task Rule"
 
     active = fields.Boolean("Active")
     stage_name = fields.Char(

@@ -33,6 +33,7 @@ OPEN_STATES = ['new', 'accepted', 'reopened']
 
 class TicketCategory(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'autolead.ticket.category'
+    __string__ = "Ticket Category"
 
     name = fields.Char("Name", required=True, translate=True)
 
@@ -44,6 +45,7 @@ class TicketCategory(DeactivableMixin, ModelSQL, ModelView):
 
 class TicketTag(ModelSQL, ModelView):
     __name__ = 'autolead.ticket.tag'
+    __string__ = "Ticket Tag"
 
     name = fields.Char("Name", required=True)
 
@@ -59,6 +61,7 @@ class TicketTag(ModelSQL, ModelView):
 
 class TicketTagRelation(ModelSQL):
     __name__ = 'autolead.ticket-autolead.ticket.tag'
+    __string__ = "Ticket - Tag"
 
     ticket = fields.Many2One(
         'autolead.ticket', "Ticket", required=True, ondelete='CASCADE')
@@ -68,6 +71,7 @@ class TicketTagRelation(ModelSQL):
 
 class TicketSLA(ModelSQL, ModelView):
     __name__ = 'autolead.ticket.sla'
+    __string__ = "Service Level"
 
     priority = fields.Selection(PRIORITIES, "Priority", required=True,
         sort=False)
@@ -101,6 +105,7 @@ class TicketSLA(ModelSQL, ModelView):
 class Ticket(
         DeactivableMixin, TraceDeletionMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'autolead.ticket'
+    __string__ = "Ticket"
     _rec_name = 'number'
 
     _states = {
@@ -642,6 +647,7 @@ class Ticket(
 
 class TicketMessage(ModelSQL, ModelView):
     __name__ = 'autolead.ticket.message'
+    __string__ = "Ticket Message"
 
     ticket = fields.Many2One(
         'autolead.ticket', "Ticket", required=True, ondelete='CASCADE')

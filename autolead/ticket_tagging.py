@@ -44,6 +44,7 @@ class TicketTag(metaclass=PoolMeta):
 class Run(TrainingRunMixin, ModelSQL, ModelView):
     "A training of the ticket category or tag suggestions"
     __name__ = 'autolead.ticket.tagging.run'
+    __string__ = "Ticket Tagging Training"
 
     target = fields.Selection(
         TARGETS, "Suggests", required=True, readonly=True, sort=False)
@@ -294,6 +295,7 @@ class Ticket(SuggestionMixin, metaclass=PoolMeta):
 
 class TicketSuggestedTag(ModelSQL):
     __name__ = 'autolead.ticket-suggested-autolead.ticket.tag'
+    __string__ = "Suggested Ticket Tag"
 
     ticket = fields.Many2One(
         'autolead.ticket', "Ticket", required=True, ondelete='CASCADE')
@@ -327,6 +329,7 @@ class Enquiry(SuggestionMixin, metaclass=PoolMeta):
 
 class EnquirySuggestedTag(ModelSQL):
     __name__ = 'autolead.enquiry-suggested-autolead.ticket.tag'
+    __string__ = "Suggested Enquiry Tag"
 
     enquiry = fields.Many2One(
         'autolead.enquiry', "Enquiry", required=True, ondelete='CASCADE')

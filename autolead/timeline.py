@@ -20,6 +20,7 @@ SOURCES = [
 class Timeline(ModelSQL, ModelView):
     "What happened to a lead: changes, notes, calls, emails, meetings, tasks"
     __name__ = 'autolead.lead.timeline'
+    __string__ = "Lead Timeline"
 
     lead = fields.Many2One(
         'autolead.lead', "Lead", required=True, readonly=True)

@@ -9,6 +9,7 @@ again keeps whatever was changed since.
 import argparse
 import datetime
 import random
+from decimal import Decimal
 
 STAFF = [
     # login, name, groups (by XML id)
@@ -148,6 +149,7 @@ def load_demo(leads=300, seed=2026):
     if User.search([('login', '=', STAFF[0][0])]):
         return False
     rng = random.Random(seed)
+    company = _load_demo_company()
 
     staff = {}
     for login, name, groups in STAFF:
@@ -159,9 +161,15 @@ def load_demo(leads=300, seed=2026):
                     'groups': [('add', [
                                 ModelData.get_id('autolead', g)
                                 for g in groups])],
+                    'companies': [('add', [company.id])],
+                    'company': company.id,
                     }])
     admin, = User.search([('login', '=', 'admin')])
-    User.write([admin], {'name': "Auto Lead Administrator"})
+    User.write([admin], {
+            'name': "Auto Lead Administrator",
+            'companies': [('add', [company.id])],
+            'company': company.id,
+            })
 
     for name, email in CUSTOMERS:
         party, = Party.create([{
@@ -251,6 +259,42 @@ def _demo_outcomes(values, stages, lost_reasons):
             value['stage'] = won.id if is_won else lost.id
             value['lost_reason'] = (
                 None if is_won else rng.choice(lost_reasons).id)
+
+
+def _load_demo_company():
+    """The company the demo team works for, so that the administrator is not
+    sent through Tryton's configuration wizard at every sign-in"""
+    from trytond.pool import Pool
+
+    pool = Pool()
+    Company = pool.get('company.company')
+    Currency = pool.get('currency.currency')
+    Country = pool.get('country.country')
+    Party = pool.get('party.party')
+    ConfigItem = pool.get('ir.module.config_wizard.item')
+
+    rupee, = Currency.create([{
+                'name': "Indian Rupee", 'code': 'INR', 'symbol': '₹',
+                'rounding': Decimal('0.01'), 'digits': 2,
+                }])
+    india, = Country.create([{'name': "India", 'code': 'IN'}])
+    party, = Party.create([{
+                'name': "Auto Lead Demo Pvt. Ltd.",
+                'addresses': [('create', [{
+                                'street': "12 MG Road",
+                                'postal_code': '560001',
+                                'city': "Bengaluru",
+                                'country': india.id,
+                                }])],
+                }])
+    company, = Company.create([{
+                'party': party.id,
+                'currency': rupee.id,
+                }])
+    # the company is set up: nothing left for the configuration wizard
+    ConfigItem.write(ConfigItem.search([('state', '=', 'open')]), {
+            'state': 'done'})
+    return company
 
 
 def _load_demo_stages():

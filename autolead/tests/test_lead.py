@@ -212,7 +212,17 @@ class LeadTestCase(DatabaseTestCase):
                     'autolead', f'act_lead_form_domain_{xml_id}'))
             return set(Lead.search(PYSONDecoder().decode(domain.domain)))
 
-        self.assertEqual(tab('hot'), {hot})
+        # Hot Leads has a menu of its own, the highest score first
+        Action = pool.get('ir.action.act_window')
+        hot_action = Action(ModelData.get_id('autolead', 'act_lead_hot'))
+        warm, = Lead.create([{'name': "Warm", 'source': 'google'}])
+        Lead.write([warm], {'score': 95})
+        self.assertEqual(
+            Lead.search(
+                PYSONDecoder().decode(hot_action.pyson_domain),
+                order=PYSONDecoder().decode(hot_action.pyson_order)),
+            [warm, hot])
+        Lead.delete([warm])
         self.assertEqual(tab('follow_up_today'), {today_lead})
         self.assertEqual(tab('follow_up_missed'), {missed})
         self.assertEqual(
@@ -534,5 +544,11 @@ class LeadTestCase(DatabaseTestCase):
             by_lead[day] = by_lead.get(day, 0) + 1
         self.assertEqual(
             {d: n for d, n in per_day.items() if n}, by_lead)
+        # the administrator is not sent through the configuration wizard
+        ConfigItem = pool.get('ir.module.config_wizard.item')
+        self.assertFalse(ConfigItem.search([('state', '=', 'open')]))
+        User = pool.get('res.user')
+        admin, = User.search([('login', '=', 'admin')])
+        self.assertEqual(admin.company.rec_name, "Auto Lead Demo Pvt. Ltd.")
         with Transaction().set_user(0):
             self.assertFalse(demo.load_demo(leads=60))

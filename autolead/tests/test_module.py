@@ -38,5 +38,18 @@ class AutoleadTestCase(ModuleTestCase):
         with self.assertRaisesRegex(ValidationError, 'not a valid phone'):
             Lead.create([{'name': "Bad", 'phone': '12'}])
 
+    @with_transaction()
+    def test_model_names_for_people(self):
+        "Tab titles and error messages name models as a user would"
+        pool = Pool()
+        Model = pool.get('ir.model')
+        technical = [
+            (m.name, m.string) for m in Model.search([
+                    ('module', '=', 'autolead'),
+                    ])
+            if m.string.lower().startswith('autolead')]
+        self.assertFalse(technical)
+        self.assertEqual(Model.get_name('autolead.lead'), "Lead")
+
 
 del ModuleTestCase
