@@ -113,6 +113,18 @@ class ChangeAccessMixin:
     creates the class with the mixin."""
     __slots__ = ()
 
+    @classmethod
+    def fields_get(cls, fields_names=None, level=0):
+        "Describe only the fields the user may read, as views do"
+        definition = super().fields_get(fields_names=fields_names, level=level)
+        if Transaction().user and in_scope(cls.__name__):
+            FieldAccess = Pool().get('ir.model.field.access')
+            access = FieldAccess.get_access([cls.__name__])[cls.__name__]
+            for name in list(definition):
+                if not access.get(name, {}).get('read', True):
+                    del definition[name]
+        return definition
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         name = getattr(cls, '__name__', '')

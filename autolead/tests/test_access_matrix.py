@@ -117,9 +117,11 @@ MATRIX = {
     'autolead.ticket.sla': row('rwcd', '', '', 'r', 'rwcd', ''),
     'autolead.ticket.tag': row('rwcd', '', '', 'rc', 'rwcd', ''),
     'autolead.ticket.tagging.run': row('rd', '', '', '', 'r', ''),
-    'ir.attachment': row('rwcd', 'rwcd', 'rwcd', 'rwcd', 'rwcd', 'rwcd'),
+    # attachments and notes follow their resource: a search meeting one on
+    # a lead the role cannot read is refused, writing follows the resource
+    'ir.attachment': row('rwcd', 'rwcd', 'rwcd own', 'wcd', 'wcd', 'wcd'),
     'ir.email': row('r', 'r', 'r', 'r', 'r', 'r'),
-    'ir.note': row('rwcd', 'rwcd', 'rwcd', 'rwcd', 'rwcd', 'rwcd'),
+    'ir.note': row('rwcd', 'rwcd', 'rwcd own', 'wcd', 'wcd', 'wcd'),
     'party.contact_mechanism': row('rwcd', 'rwc', 'rwc', 'rwc', 'rwc', ''),
     'party.party': row('rwcd', 'rwc', 'rwc own', 'rwc', 'rwc', ''),
     'res.user': row('r', 'r', 'r', 'r', 'r', 'r'),

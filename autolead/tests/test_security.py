@@ -87,6 +87,12 @@ def make_world():
             'state': 'accepted', 'accepted_by': w.support.id})
     Ticket.write([w.other_ticket], {
             'state': 'accepted', 'accepted_by': w.support2.id})
+    pool.get('ir.attachment').create([{
+                'resource': str(lead), 'name': f'{lead.name}.txt',
+                'data': b'offer'} for lead in [w.mine, w.hers]])
+    pool.get('ir.note').create([{
+                'resource': str(lead), 'message': f"Note on {lead.name}"}
+            for lead in [w.mine, w.hers]])
     w.canned, = Canned.create([{
                 'name': "Hello", 'body': "Dear {customer}, about {ticket}"}])
     return w
