@@ -51,5 +51,27 @@ class AutoleadTestCase(ModuleTestCase):
         self.assertFalse(technical)
         self.assertEqual(Model.get_name('autolead.lead'), "Lead")
 
+    @with_transaction()
+    def test_list_views_date_time_widgets(self):
+        "sao's lists have no date-time column: such fields need a widget"
+        from lxml import etree
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        missing = []
+        for view in View.search([
+                    ('module', '=', 'autolead'),
+                    ('type', '=', 'tree'),
+                    ]):
+            Model = pool.get(view.model)
+            result = Model.fields_view_get(view_id=view.id)
+            tree = etree.fromstring(result['arch'])
+            for node in tree.iter('field'):
+                name = node.get('name')
+                field = result['fields'].get(name, {})
+                if (field.get('type') in {'datetime', 'timestamp'}
+                        and not node.get('widget')):
+                    missing.append((view.name, name))
+        self.assertFalse(missing)
+
 
 del ModuleTestCase
