@@ -24,6 +24,9 @@ def claim(queued_state, message):
         def wrapper(cls, records, *args, **kwargs):
             _claim(cls, records, queued_state, message)
             return func(cls, records, *args, **kwargs)
+        # the claim checks the access itself, after the race is decided
+        # (see access.py)
+        wrapper.claims_records = True
         return wrapper
     return decorator
 

@@ -68,7 +68,7 @@ MATRIX = {
     'autolead.enquiry.message': row('rwcd', '', '', 'rwc', 'rwcd', ''),
     'autolead.faq': row('rwcd', '', '', 'r', 'rwcd', ''),
     'autolead.intake.configuration': row('rwcd', 'r', 'r', 'r', 'r', 'r'),
-    'autolead.lead': row('rwcd', 'rwcd', 'rwc own', '', '', ''),
+    'autolead.lead': row('rwcd', 'rwc', 'rwc own', '', '', ''),
     'autolead.lead-autolead.lead.tag': row('', '', '', '', '', ''),
     'autolead.lead.assignment.rule': row('rwcd', 'r', 'r', 'r', '', ''),
     'autolead.lead.assignment.rule-res.user': row('', '', '', '', '', ''),
@@ -108,7 +108,7 @@ MATRIX = {
     'autolead.sales.target': row('rwcd', 'rwcd', 'r', '', '', ''),
     'autolead.task': row('rwcd', 'rwcd', 'rwc own', 'rwc own', '', ''),
     'autolead.task.rule': row('rwcd', 'r', 'r', 'r', '', ''),
-    'autolead.ticket': row('rwcd', '', '', 'rwc own', 'rwcd', ''),
+    'autolead.ticket': row('rwcd', '', '', 'rwc own', 'rwc', ''),
     'autolead.ticket-autolead.ticket.tag': row('', '', '', '', '', ''),
     'autolead.ticket-suggested-autolead.ticket.tag':
         row('', '', '', '', '', ''),
