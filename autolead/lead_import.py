@@ -460,6 +460,10 @@ class ImportJob(Workflow, ModelSQL, ModelView):
         if commit is None:
             commit = bool(
                 Transaction().context.get('autolead_import_commit'))
+        # a queued import run again after its worker died resumes where
+        # that worker stopped
+        cls.check_interrupted()
+        jobs = cls.browse([j.id for j in jobs])
         for job in jobs:
             # a file of leads is not a lead per message: the rules hear of
             # the imported leads only when asked

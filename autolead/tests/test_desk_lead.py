@@ -29,4 +29,4 @@ class DeskLeadTestCase(BrowserTestCase):
         history.first.wait_for()
         page.wait_for_load_state('networkidle')
         self.screenshot(page, 'desk_lead_timeline')
-        self.assertIn("Created", history.last.inner_text())
+        self.assertIn("Lead created", history.last.inner_text())
