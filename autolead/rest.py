@@ -6,7 +6,7 @@ for paging; `f` the fields) without any error handling, and passes the
 domain to the model unchecked: a malformed value is an internal server
 error. The route's function is wrapped here, for every model at once, so
 that its parameters are checked first and refused with a message
-(doc/upstream-public.md has the report for trytond).
+(doc/upstream.md has the report for trytond).
 """
 import inspect
 import re
