@@ -89,14 +89,15 @@ def _checked_rpc(rpc):
     original = rpc.decorator
 
     def decorator(func):
+        # a claim (accept from a queue) is decided before any read: the
+        # loser, who may no longer read the record, is told who won by the
+        # claim, and the button checks the access after it
+        claims = getattr(func, 'claims_records', False)
         if original:
             func = original(func)
 
         def wrapper(*args, **kwargs):
-            # a claim (accept from a queue) is decided before any read:
-            # the loser, who may no longer read the record, is told who won
-            # by the claim, and the button checks the access after it
-            if args and not getattr(func, 'claims_records', False):
+            if args and not claims:
                 check_named_records([args[0]])
             return func(*args, **kwargs)
         return wrapper

@@ -86,6 +86,9 @@ class TrainingRunMixin:
 
     def fitted(self, loads):
         "The model of the run as loads reads it, once per process"
+        # the stored file's id (a digest of its content) is in the key: an
+        # id given again after a rollback must not serve another model
         return fitted_model(
-            (self.__name__, Transaction().database.name, self.id),
+            (self.__name__, Transaction().database.name, self.id,
+                self.model_id),
             lambda: loads(self.model))

@@ -308,3 +308,30 @@ class TicketNumberTestCase(DatabaseTestCase):
                 'TCK0007', 'TCK0010', 'TCK0009', 'TCK0011'])
         new, = self._tickets(1)
         self.assertEqual(new.number, 'TCK0012')
+
+
+class LateAcceptTestCase(DatabaseTestCase):
+    "An agent accepting a ticket another accepted just before"
+
+    @with_transaction()
+    def test_late_accept_told_who_has_it(self):
+        "The late agent is told who has the ticket, over the desk's RPC"
+        from trytond.exceptions import UserError
+
+        from .rpc import call
+        from .test_lead import make_user
+        pool = Pool()
+        Ticket = pool.get('autolead.ticket')
+        Party = pool.get('party.party')
+        kavya = make_user('kavya', 'group_support')
+        rohit = make_user('rohit', 'group_support')
+        customer, = Party.create([{'name': "Priya"}])
+        ticket, = Ticket.create([{
+                    'subject': "Invoice", 'customer': customer.id}])
+
+        call(kavya, 'autolead.ticket', 'accept', [ticket.id])
+
+        # rohit may no longer read the ticket: he is told who has it, not
+        # that he is not allowed to read it
+        with self.assertRaisesRegex(UserError, 'already accepted by Kavya'):
+            call(rohit, 'autolead.ticket', 'accept', [ticket.id])
