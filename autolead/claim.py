@@ -4,7 +4,7 @@ from functools import wraps
 from sql import Null
 
 from trytond import backend
-from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 from trytond.i18n import gettext
 from trytond.pool import Pool
 from trytond.tools import grouped_slice, reduce_ids
@@ -64,7 +64,9 @@ def _claim(Model, records, queued_state, message):
                 & (table.accepted_by != user),
                 limit=1))
         for id_, name in cursor:
-            raise UserError(gettext(message,
+            # an access error: the record is another's now (and the loser
+            # may no longer read it), said with who has it
+            raise AccessError(gettext(message,
                     record=_record_name(Model, id_), user=name))
 
 
