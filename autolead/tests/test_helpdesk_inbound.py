@@ -28,6 +28,19 @@ def make_email(sender, subject, body, attachment=None):
     return message.as_bytes()
 
 
+def create_support_inbox(identifier):
+    "The inbox whose mail to support@ Auto Lead routes"
+    Inbox = Pool().get('inbound.email.inbox')
+    Inbox.create([{
+                'name': "Support",
+                'identifier': identifier,
+                'rules': [('create', [{
+                                'destination': 'support@',
+                                'action': 'inbound.email|autolead_route',
+                                }])],
+                }])
+
+
 class HelpdeskInboundTestCase(RouteTestCase):
     "Test inbound email routing into tickets and enquiries"
     module = 'autolead'
@@ -36,20 +49,12 @@ class HelpdeskInboundTestCase(RouteTestCase):
     @classmethod
     def setUpDatabase(cls):
         pool = Pool()
-        Inbox = pool.get('inbound.email.inbox')
         User = pool.get('res.user')
         Party = pool.get('party.party')
         WebUser = pool.get('web.user')
         ModelData = pool.get('ir.model.data')
 
-        Inbox.create([{
-                    'name': "Support",
-                    'identifier': cls.identifier,
-                    'rules': [('create', [{
-                                    'destination': 'support@',
-                                    'action': 'inbound.email|autolead_route',
-                                    }])],
-                    }])
+        create_support_inbox(cls.identifier)
         User.create([{
                     'login': 'kavya',
                     'name': "Kavya Reddy",
@@ -218,20 +223,12 @@ class InboundMailTestCase(RouteTestCase):
     @classmethod
     def setUpDatabase(cls):
         pool = Pool()
-        Inbox = pool.get('inbound.email.inbox')
         User = pool.get('res.user')
         Party = pool.get('party.party')
         WebUser = pool.get('web.user')
         Ticket = pool.get('autolead.ticket')
         ModelData = pool.get('ir.model.data')
-        Inbox.create([{
-                    'name': "Support",
-                    'identifier': cls.identifier,
-                    'rules': [('create', [{
-                                    'destination': 'support@',
-                                    'action': 'inbound.email|autolead_route',
-                                    }])],
-                    }])
+        create_support_inbox(cls.identifier)
         agent, lead = User.create([{
                     'login': 'kavya', 'name': "Kavya Reddy",
                     'email': 'kavya@autolead.example',
